@@ -1,0 +1,74 @@
+"""The Flask application factory of knotlog's sync API."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import flask_swagger_ui
+from flask import Flask, Response, send_from_directory
+
+from api import db as request_db
+from api.errors import register_error_handlers
+from api.resources.accounts.routes import blp as accounts_blp
+from api.resources.health.routes import blp as health_blp
+from api.resources.sessions.routes import blp as sessions_blp
+from api.resources.sync.routes import blp as sync_blp
+from api.resources.tokens.routes import blp as tokens_blp
+from api.spec import API_DESCRIPTION, KnotlogApi, spec_yaml
+from core.database import Database
+from core.settings import Settings
+
+SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        PUSH_MAX_ITEMS=settings.push_max_items,
+        API_TITLE="knotlog",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        # Served by the app itself, so the docs work offline and behind a firewall.
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": API_DESCRIPTION},
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}
+                }
+            },
+        },
+    )
+    app.extensions["knotlog.settings"] = settings
+    request_db.init_app(app, database or Database.from_settings(settings))
+
+    api = KnotlogApi(app)
+    for blueprint in (health_blp, accounts_blp, tokens_blp, sessions_blp, sync_blp):
+        api.register_blueprint(blueprint)
+    register_error_handlers(app)
+
+    @cache
+    def published_spec() -> str:
+        with app.app_context():
+            return spec_yaml(api)
+
+    app.extensions["knotlog.spec_yaml"] = published_spec
+    app.extensions["knotlog.api"] = api
+
+    @app.get("/docs/assets/<path:filename>")
+    def swagger_assets(filename: str) -> Response:
+        return send_from_directory(SWAGGER_ASSETS, filename, max_age=86400)
+
+    return app
+
+
+def openapi_document(app: Flask) -> str:
+    spec: Any = app.extensions["knotlog.spec_yaml"]
+    return str(spec())

@@ -1,0 +1,46 @@
+"""Bearer-token authentication for every call but account and token creation and health."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import g, request
+
+from api.db import get_db
+from core.errors import Unauthorized
+from core.services.tokens import authenticate
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def require_token(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            raise Unauthorized("Send 'Authorization: Bearer <token>'; create a token first.")
+        now = datetime.now(UTC)
+        db = get_db()
+        token = authenticate(db, credentials.strip(), now)
+        if token.last_used_at == now:
+            db.commit()  # keep the last-used stamp even when the call itself only reads
+        g.account_id = token.account_id
+        g.token_id = token.id
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def account_id() -> uuid.UUID:
+    value: uuid.UUID = g.account_id
+    return value
+
+
+def token_id() -> uuid.UUID:
+    value: uuid.UUID = g.token_id
+    return value

@@ -1,0 +1,1 @@
+"""One folder per resource, each with routes.py and schemas.py."""

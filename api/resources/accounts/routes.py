@@ -1,0 +1,98 @@
+"""Creating an account, and the signed-in person's own account (/v1/me)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from api.auth import account_id, require_token, token_id
+from api.db import get_db
+from api.resources.accounts.schemas import (
+    AccountCreateSchema,
+    AccountSchema,
+    AccountUpdateSchema,
+    ExportSchema,
+)
+from api.resources.common import BEARER, PUBLIC, errors_documented, json_response
+from core.services import accounts, exports
+
+blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Accounts")
+
+_CREATE_EXAMPLE = {
+    "email": "rosa@example.com",
+    "password": "correct horse battery staple",
+    "timezone": "Europe/Berlin",
+    "sessions_per_week": 4,
+    "minutes_per_week": 60,
+    "weekly_email": True,
+}
+
+
+@blp.route("/accounts", methods=["POST"])
+@blp.doc(operationId="createAccount", security=PUBLIC)
+@blp.arguments(AccountCreateSchema, example=_CREATE_EXAMPLE)
+@blp.response(201, AccountSchema)
+@errors_documented(blp, 400, 409, 413, 422)
+def create_account(body: dict[str, Any]) -> Response:
+    """Create an account"""
+    db = get_db()
+    account = accounts.create_account(db, now=datetime.now(UTC), **body)
+    profile = exports.profile(db, account)
+    db.commit()
+    return json_response(profile, 201)
+
+
+@blp.route("/me", methods=["GET"])
+@blp.doc(operationId="getMe", security=BEARER)
+@blp.response(200, AccountSchema)
+@errors_documented(blp, 401)
+@require_token
+def get_me() -> Response:
+    """Read my account and plan history"""
+    db = get_db()
+    return json_response(exports.profile(db, accounts.get_account(db, account_id())))
+
+
+@blp.route("/me", methods=["PATCH"])
+@blp.doc(operationId="updateMe", security=BEARER)
+@blp.arguments(
+    AccountUpdateSchema, example={"sessions_per_week": 5, "plan_effective_week": "2026-W45"}
+)
+@blp.response(200, AccountSchema)
+@errors_documented(blp, 400, 401, 409, 422)
+@require_token
+def update_me(changes: dict[str, Any]) -> Response:
+    """Change my account or weekly plan"""
+    db = get_db()
+    account = accounts.get_account(db, account_id())
+    accounts.update_account(db, account, changes, now=datetime.now(UTC), keep_token_id=token_id())
+    profile = exports.profile(db, account)
+    db.commit()
+    return json_response(profile)
+
+
+@blp.route("/me", methods=["DELETE"])
+@blp.doc(operationId="deleteMe", security=BEARER)
+@blp.response(204, description="The account and everything it owned are gone.")
+@errors_documented(blp, 401)
+@require_token
+def delete_me() -> Response:
+    """Delete my account and all its data"""
+    db = get_db()
+    accounts.delete_account(db, account_id())
+    db.commit()
+    return Response(status=204)
+
+
+@blp.route("/me/export", methods=["GET"])
+@blp.doc(operationId="exportMe", security=BEARER)
+@blp.response(200, ExportSchema)
+@errors_documented(blp, 401)
+@require_token
+def export_me() -> Response:
+    """Export all my data"""
+    db = get_db()
+    return json_response(exports.export_account(db, account_id(), datetime.now(UTC)))

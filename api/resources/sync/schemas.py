@@ -1,0 +1,54 @@
+"""Wire shapes of push and pull."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from api.resources.common import BaseSchema
+from api.resources.sessions.schemas import SESSION_EXAMPLE, SessionInputSchema, SessionSchema
+
+PUSH_STATUSES = ("created", "updated", "unchanged", "stale", "invalid")
+
+
+class PushRequestSchema(BaseSchema):
+    sessions = fields.List(
+        fields.Nested(SessionInputSchema),
+        required=True,
+        validate=validate.Length(max=500),
+        metadata={"description": "Up to 500 sessions; invalid ones do not stop the others."},
+    )
+
+
+class PushResultSchema(BaseSchema):
+    index = fields.Integer(required=True, metadata={"description": "Position in the pushed list."})
+    id = fields.UUID(
+        required=True, allow_none=True, metadata={"description": "null when unreadable."}
+    )
+    status = fields.String(required=True, validate=validate.OneOf(PUSH_STATUSES))
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        allow_none=True,
+        metadata={"description": "Messages per field when status is invalid, else null."},
+    )
+
+
+class PushReplySchema(BaseSchema):
+    results = fields.List(fields.Nested(PushResultSchema), required=True)
+
+
+class PullQuerySchema(BaseSchema):
+    cursor = fields.String(
+        metadata={"description": "The cursor of the previous pull; omit for a full sync."}
+    )
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, 1000))
+
+
+class PullReplySchema(BaseSchema):
+    changes = fields.List(fields.Nested(SessionSchema), required=True)
+    cursor = fields.String(required=True, metadata={"description": "Pass it to the next pull."})
+    has_more = fields.Boolean(required=True)
+
+
+PUSH_EXAMPLE = {"sessions": [SESSION_EXAMPLE]}

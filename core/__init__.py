@@ -1,0 +1,1 @@
+"""knotlog's domain core: settings, database, models, services. Never imports Flask."""

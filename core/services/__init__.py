@@ -1,0 +1,1 @@
+"""Plain functions over a SQLAlchemy session. They flush; the caller commits."""

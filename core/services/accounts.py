@@ -1,0 +1,140 @@
+"""Accounts and their weekly plan history."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core import vocab
+from core.errors import InvalidInput, NotFound
+from core.models.account import Account, PlanChange, Token
+from core.security import hash_password
+from core.weeks import current_week_start
+
+
+@dataclass(frozen=True)
+class Plan:
+    sessions_per_week: int
+    minutes_per_week: int
+
+
+def create_account(
+    db: Session,
+    *,
+    email: str,
+    password: str,
+    timezone: str,
+    now: datetime,
+    sessions_per_week: int = vocab.DEFAULT_SESSIONS_PER_WEEK,
+    minutes_per_week: int = vocab.DEFAULT_MINUTES_PER_WEEK,
+    weekly_email: bool = False,
+) -> Account:
+    """Create an account; a taken email surfaces as the database's unique violation (409)."""
+    account = Account(
+        id=uuid.uuid4(),
+        email=normalize_email(email),
+        password_hash=hash_password(password),
+        timezone=timezone,
+        weekly_email=weekly_email,
+    )
+    db.add(account)
+    db.flush()
+    db.add(
+        PlanChange(
+            account_id=account.id,
+            effective_week=current_week_start(timezone, now),
+            sessions_per_week=sessions_per_week,
+            minutes_per_week=minutes_per_week,
+        )
+    )
+    db.flush()
+    return account
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def get_account(db: Session, account_id: uuid.UUID) -> Account:
+    account = db.get(Account, account_id)
+    if account is None:
+        raise NotFound("The account no longer exists.")
+    return account
+
+
+def plan_history(db: Session, account_id: uuid.UUID) -> list[PlanChange]:
+    return list(
+        db.scalars(
+            select(PlanChange).where(PlanChange.account_id == account_id).order_by(PlanChange.id)
+        )
+    )
+
+
+def current_plan(history: list[PlanChange]) -> Plan:
+    """Effective weeks are never in the future, so the latest recorded change is in force now."""
+    latest = history[-1]
+    return Plan(latest.sessions_per_week, latest.minutes_per_week)
+
+
+def plan_for_week(history: list[PlanChange], week: date) -> Plan:
+    """PRODUCT.md: the most recently recorded change effective at or before the week, else
+    the plan the account was created with (the first recorded row)."""
+    in_force = [change for change in history if change.effective_week <= week]
+    chosen = max(in_force, key=lambda c: c.id) if in_force else history[0]
+    return Plan(chosen.sessions_per_week, chosen.minutes_per_week)
+
+
+def update_account(
+    db: Session,
+    account: Account,
+    changes: dict[str, Any],
+    *,
+    now: datetime,
+    keep_token_id: uuid.UUID | None = None,
+) -> list[date]:
+    """Apply a PATCH. Returns the effective week of a recorded plan change (empty if none),
+    so the caller can mark finished weeks from then on stale."""
+    if "email" in changes:
+        account.email = normalize_email(changes["email"])
+    if "timezone" in changes:
+        account.timezone = changes["timezone"]
+    if "weekly_email" in changes:
+        account.weekly_email = changes["weekly_email"]
+    if "password" in changes:
+        account.password_hash = hash_password(changes["password"])
+        # A new password ends every other device's session (a stolen token stops working).
+        db.execute(delete(Token).where(Token.account_id == account.id, Token.id != keep_token_id))
+
+    plan_fields = {"sessions_per_week", "minutes_per_week", "plan_effective_week"}
+    recorded: list[date] = []
+    if plan_fields & changes.keys():
+        this_week = current_week_start(account.timezone, now)
+        effective: date = changes.get("plan_effective_week") or this_week
+        if effective > this_week:
+            raise InvalidInput(
+                {"plan_effective_week": ["Must not be a future week in the account's time zone."]}
+            )
+        plan = current_plan(plan_history(db, account.id))
+        db.add(
+            PlanChange(
+                account_id=account.id,
+                effective_week=effective,
+                sessions_per_week=changes.get("sessions_per_week", plan.sessions_per_week),
+                minutes_per_week=changes.get("minutes_per_week", plan.minutes_per_week),
+            )
+        )
+        recorded.append(effective)
+    account.updated_at = now
+    db.flush()
+    return recorded
+
+
+def delete_account(db: Session, account_id: uuid.UUID) -> None:
+    """Every owned table cascades from accounts, so one DELETE removes every row."""
+    db.execute(delete(Account).where(Account.id == account_id))
+    db.flush()

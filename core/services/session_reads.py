@@ -1,0 +1,200 @@
+"""Reading sessions back: one by id, filtered lists, and the sync pull feed."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.errors import Gone, InvalidInput, NotFound
+from core.weeks import format_week
+
+_COLUMNS = """id, started_at, utc_offset_s, local_date, duration_s, region, tool, side,
+              pain_before, pain_after, note, client_updated_at, deleted, seq,
+              created_at, updated_at"""
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def session_json(row: Any) -> dict[str, Any]:
+    """The wire form of a stored session; started_at keeps the phone's own offset."""
+    local = row.started_at.astimezone(timezone(timedelta(seconds=row.utc_offset_s)))
+    return {
+        "id": str(row.id),
+        "started_at": local.isoformat(),
+        "duration_s": row.duration_s,
+        "region": row.region,
+        "tool": row.tool,
+        "side": row.side,
+        "pain_before": row.pain_before,
+        "pain_after": row.pain_after,
+        "note": row.note,
+        "client_updated_at": _utc(row.client_updated_at),
+        "deleted": row.deleted,
+        "local_date": row.local_date.isoformat(),
+        "week": format_week(row.local_date),
+        "created_at": _utc(row.created_at),
+        "updated_at": _utc(row.updated_at),
+    }
+
+
+def get_session(
+    db: Session, account_id: uuid.UUID, session_id: uuid.UUID, *, include_deleted: bool = False
+) -> dict[str, Any]:
+    row = db.execute(
+        text(f"SELECT {_COLUMNS} FROM sessions WHERE account_id = :a AND id = :id"),
+        {"a": account_id, "id": session_id},
+    ).one_or_none()
+    if row is None or (row.deleted and not include_deleted):
+        raise NotFound("No session with this id.")
+    return session_json(row)
+
+
+# ---- opaque cursors -------------------------------------------------------------------
+
+
+def _encode(payload: Any) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode()
+
+
+def _decode(cursor: str, field: str) -> Any:
+    try:
+        return orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise InvalidInput(
+            {field: ["Not a cursor this server issued."]}, "The cursor is not valid."
+        ) from None
+
+
+# ---- list -----------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def list_sessions(
+    db: Session,
+    account_id: uuid.UUID,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    region: str | None = None,
+    tool: str | None = None,
+) -> Page:
+    """Live sessions, newest first, keyset-paginated on (started_at, id)."""
+    where = ["account_id = :a", "NOT deleted"]
+    params: dict[str, Any] = {"a": account_id, "limit": limit + 1}
+    if date_from is not None:
+        where.append("local_date >= :date_from")
+        params["date_from"] = date_from
+    if date_to is not None:
+        where.append("local_date <= :date_to")
+        params["date_to"] = date_to
+    if region is not None:
+        where.append("region = :region")
+        params["region"] = region
+    if tool is not None:
+        where.append("tool = :tool")
+        params["tool"] = tool
+    if cursor is not None:
+        position = _decode(cursor, "cursor")
+        try:
+            params["c_started"] = datetime.fromisoformat(position["s"])
+            params["c_id"] = uuid.UUID(position["i"])
+        except (TypeError, KeyError, ValueError):
+            raise InvalidInput({"cursor": ["Not a cursor this server issued."]}) from None
+        where.append("(started_at, id) < (:c_started, :c_id)")
+    rows = db.execute(
+        text(
+            f"SELECT {_COLUMNS} FROM sessions WHERE {' AND '.join(where)} "
+            "ORDER BY started_at DESC, id DESC LIMIT :limit"
+        ),
+        params,
+    ).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode({"s": last.started_at.isoformat(), "i": str(last.id)})
+    return Page([session_json(r) for r in rows], next_cursor)
+
+
+# ---- pull -----------------------------------------------------------------------------
+
+
+@dataclass
+class PullPage:
+    changes: list[dict[str, Any]]
+    cursor: str
+    has_more: bool
+
+
+def encode_pull_cursor(seq: int) -> str:
+    return _encode({"q": seq})
+
+
+def pull_changes(db: Session, account_id: uuid.UUID, cursor: str | None, limit: int) -> PullPage:
+    """Every change after the cursor in counter order, tombstones included."""
+    after = 0
+    if cursor:
+        decoded = _decode(cursor, "cursor")
+        value = decoded.get("q") if isinstance(decoded, dict) else None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InvalidInput({"cursor": ["Not a cursor this server issued."]})
+        after = value
+        state = db.execute(
+            text("SELECT change_seq, purged_seq FROM accounts WHERE id = :a"), {"a": account_id}
+        ).one()
+        if after < state.purged_seq or after > state.change_seq:
+            raise Gone(
+                "This cursor is older than the tombstone retention (or unknown to this "
+                "server). Discard local sync state and pull again without a cursor."
+            )
+    rows = db.execute(
+        text(
+            f"SELECT {_COLUMNS} FROM sessions WHERE account_id = :a AND seq > :after "
+            "ORDER BY seq LIMIT :limit"
+        ),
+        {"a": account_id, "after": after, "limit": limit + 1},
+    ).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1].seq if rows else after
+    return PullPage([session_json(r) for r in rows], encode_pull_cursor(last), has_more)
+
+
+def purge_tombstones(db: Session, older_than: datetime) -> int:
+    """Delete tombstones past retention and remember, per account, how far cursors are void."""
+    result = db.execute(
+        text(
+            """
+            WITH purged AS (
+                DELETE FROM sessions WHERE deleted AND updated_at < :cutoff
+                RETURNING account_id, seq
+            ), per_account AS (
+                SELECT account_id, max(seq) AS seq, count(*) AS n FROM purged GROUP BY account_id
+            ), advanced AS (
+                UPDATE accounts a SET purged_seq = greatest(a.purged_seq, p.seq)
+                FROM per_account p WHERE a.id = p.account_id
+                RETURNING p.n
+            )
+            SELECT coalesce(sum(n), 0) FROM advanced
+            """
+        ),
+        {"cutoff": older_than},
+    )
+    return int(result.scalar_one())

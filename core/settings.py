@@ -1,0 +1,58 @@
+"""Settings read once from the environment, with the defaults a new user needs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of knotlog. `from_env()` is the only place that reads os.environ."""
+
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+    secret_key: str | None = None
+    reports_url: str = "file://var/reports"
+    s3_endpoint_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "knotlog <weekly@knotlog.local>"
+    public_base_url: str = "http://localhost:8000"
+    redis_url: str | None = None
+    max_body_bytes: int = 8 * 1024 * 1024
+    push_max_items: int = 500
+    tombstone_retention_days: int = 90
+    db_pool_size: int = 10
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(env.get("KNOTLOG_DATA_DIR") or "var")
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            data_dir=data_dir,
+            secret_key=env.get("SECRET_KEY") or None,
+            reports_url=env.get("REPORTS_URL") or f"file://{(data_dir / 'reports').resolve()}",
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("MAIL_FROM") or cls.mail_from,
+            public_base_url=(env.get("PUBLIC_BASE_URL") or cls.public_base_url).rstrip("/"),
+            redis_url=env.get("REDIS_URL") or None,
+            max_body_bytes=_int(env, "KNOTLOG_MAX_BODY_BYTES", cls.max_body_bytes),
+            tombstone_retention_days=_int(
+                env, "KNOTLOG_TOMBSTONE_RETENTION_DAYS", cls.tombstone_retention_days
+            ),
+            db_pool_size=_int(env, "KNOTLOG_DB_POOL_SIZE", cls.db_pool_size),
+        )

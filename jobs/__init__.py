@@ -1,0 +1,1 @@
+"""The offline pipeline: plain idempotent job functions. Never imports Flask or api."""

@@ -1,0 +1,20 @@
+"""Housekeeping jobs: purge tombstones past their retention."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from core.database import Database
+from core.services.session_reads import purge_tombstones
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def purge_old_tombstones(database: Database, settings: Settings) -> int:
+    cutoff = datetime.now(UTC) - timedelta(days=settings.tombstone_retention_days)
+    with database.session() as db:
+        purged = purge_tombstones(db, cutoff)
+    log.info("purged %d tombstones older than %s", purged, cutoff.isoformat())
+    return purged

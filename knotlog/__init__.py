@@ -1,0 +1,1 @@
+"""The knotlog command line: the only package that wires api/ and jobs/ together."""
