@@ -29,6 +29,8 @@ from core.database import Database, libpq_url, normalize_url, start_embedded
 from core.migrate import upgrade
 from core.settings import Settings
 
+pytest_plugins = ["tests.services"]
+
 PASSWORD = "correct horse battery staple"
 
 
