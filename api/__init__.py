@@ -13,9 +13,12 @@ from api import db as request_db
 from api.errors import register_error_handlers
 from api.resources.accounts.routes import blp as accounts_blp
 from api.resources.health.routes import blp as health_blp
+from api.resources.reports.routes import blp as reports_blp
 from api.resources.sessions.routes import blp as sessions_blp
+from api.resources.summaries.routes import blp as summaries_blp
 from api.resources.sync.routes import blp as sync_blp
 from api.resources.tokens.routes import blp as tokens_blp
+from api.resources.unsubscribe.routes import blp as unsubscribe_blp
 from api.spec import API_DESCRIPTION, KnotlogApi, spec_yaml
 from core.database import Database
 from core.settings import Settings
@@ -50,7 +53,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     request_db.init_app(app, database or Database.from_settings(settings))
 
     api = KnotlogApi(app)
-    for blueprint in (health_blp, accounts_blp, tokens_blp, sessions_blp, sync_blp):
+    for blueprint in (
+        health_blp,
+        accounts_blp,
+        tokens_blp,
+        sessions_blp,
+        sync_blp,
+        summaries_blp,
+        reports_blp,
+        unsubscribe_blp,
+    ):
         api.register_blueprint(blueprint)
     register_error_handlers(app)
 

@@ -1,28 +1,48 @@
-"""APScheduler wiring only: which job runs how often. Jobs keep no state here."""
+"""APScheduler wiring only: which job runs how often. Jobs keep no state here.
+
+Every clock process runs the same jobs; claims in PostgreSQL (jobs/weekly.py)
+decide who does what, so running several clocks is safe and only adds capacity.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from core.database import Database
+from core.mail import open_mailer
+from core.reports.store import open_store
 from core.settings import Settings
 from jobs.maintenance import purge_old_tombstones
+from jobs.weekly import Pipeline, weekly_pass
 
 log = logging.getLogger(__name__)
 
+WEEKLY_EVERY_MINUTES = 5
+PURGE_EVERY_HOURS = 6
+
+
+def build_pipeline(database: Database, settings: Settings) -> Pipeline:
+    return Pipeline(database, settings, open_store(settings), open_mailer(settings))
+
 
 def run_clock(database: Database, settings: Settings, *, once: bool = False) -> None:
-    jobs = [(purge_old_tombstones, {"hours": 6})]
+    pipeline = build_pipeline(database, settings)
+    jobs: list[tuple[Callable[[], object], dict[str, int]]] = [
+        (lambda: weekly_pass(pipeline), {"minutes": WEEKLY_EVERY_MINUTES}),
+        (lambda: purge_old_tombstones(database, settings), {"hours": PURGE_EVERY_HOURS}),
+    ]
     if once:
         for job, _interval in jobs:
-            job(database, settings)
+            job()
         return
     scheduler = BlockingScheduler(timezone="UTC")
     for job, interval in jobs:
-        scheduler.add_job(
-            job, "interval", args=(database, settings), coalesce=True, max_instances=1, **interval
-        )
-    log.info("clock started")
+        # coalesce + max_instances=1: a slow pass is never stacked on itself in one process
+        scheduler.add_job(job, "interval", coalesce=True, max_instances=1, **interval)
+    log.info("clock started: weekly pass every %d min", WEEKLY_EVERY_MINUTES)
+    for job, _interval in jobs:
+        job()  # do not wait a full interval after a (re)start
     scheduler.start()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -69,8 +71,41 @@ def clock(once: bool) -> None:
     from core.database import Database
     from jobs.scheduler import run_clock
 
+    logging.getLogger().setLevel(logging.INFO)  # a long-running process reports each pass
     settings = _settings_with_database()
     run_clock(Database.from_settings(settings), settings, once=once)
+
+
+@main.command()
+@click.option("--week", "first", required=True, help="ISO week, like 2026-W47.")
+@click.option("--to", "last", help="Last ISO week of a range (default: --week).")
+@click.option("--account", "account", type=click.UUID, help="One account (default: all).")
+@click.option("--send-email", is_flag=True, help="Also email (still never twice a week).")
+def weekly(first: str, last: str | None, account: uuid.UUID | None, send_email: bool) -> None:
+    """Recompute weekly summaries and rewrite their reports for a week or a range."""
+    from core.database import Database
+    from core.services.week_tasks import enqueue_weeks
+    from core.weeks import parse_week
+    from jobs.scheduler import build_pipeline
+    from jobs.weekly import process_tasks
+
+    try:
+        start, end = parse_week(first), parse_week(last or first)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if end < start:
+        raise click.BadParameter("--to must not be before --week")
+    weeks = [start + timedelta(weeks=i) for i in range((end - start).days // 7 + 1)]
+    settings = _settings_with_database()
+    database = Database.from_settings(settings)
+    with database.session() as db:
+        queued = enqueue_weeks(db, weeks, account, send_email=send_email)
+    pipeline = build_pipeline(database, settings)
+    with click.progressbar(
+        length=queued, label="summarising", file=sys.stderr, show_pos=True
+    ) as bar:
+        stats = process_tasks(pipeline, on_batch=bar.update)
+    click.echo(stats.line())
 
 
 @main.command()
@@ -96,3 +131,7 @@ def openapi(check: bool, path: Path) -> None:
         return
     path.write_text(document)
     click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

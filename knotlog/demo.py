@@ -20,6 +20,7 @@ from core.settings import Settings
 
 DEMO_EMAIL = "demo@knotlog.example"
 DEMO_PASSWORD = "demo-password-1234"
+DEMO_WEEKS = 6
 _NAMESPACE = uuid.UUID("6f0c1f6e-7d2b-4c59-9a7e-3c1f2b8d9e10")
 
 
@@ -44,7 +45,7 @@ class Phone:
             return error.code, json.loads(error.read() or b"null")
 
 
-def demo_sessions(today: date, weeks: int = 6) -> list[dict[str, Any]]:
+def demo_sessions(today: date, weeks: int = DEMO_WEEKS) -> list[dict[str, Any]]:
     """A person in Berlin easing low back pain: 3-5 sessions a week, pain slowly falling."""
     rng = random.Random(47)
     berlin_winter = timezone(timedelta(hours=1))
@@ -93,9 +94,49 @@ def run_demo(settings: Settings) -> int:
     thread.start()
     print(f"API serving on {base} for this demo")
     try:
-        return _tour(base)
+        status = _tour(base)
     finally:
         server.shutdown()
+    if status == 0:
+        _weekly_run(settings)
+        _next_steps()
+    return status
+
+
+def _weekly_run(settings: Settings) -> None:
+    """Summarise the demo's finished weeks, write their reports, email the latest one."""
+    from core.database import Database
+    from core.models.account import Account
+    from core.reports.store import weekly_keys
+    from core.services.week_tasks import enqueue_weeks
+    from core.weeks import format_week, week_start
+    from jobs.scheduler import build_pipeline
+    from jobs.weekly import process_tasks
+
+    database = Database.from_settings(settings, pool_size=2)
+    latest_final = week_start((datetime.now(UTC) - timedelta(hours=6)).date()) - timedelta(weeks=1)
+    weeks = [latest_final - timedelta(weeks=k) for k in range(DEMO_WEEKS - 2, 0, -1)]
+    with database.session() as db:
+        account_id = db.query(Account.id).filter(Account.email == DEMO_EMAIL).scalar()
+        # Older weeks are a backfill (no email); the latest final week is mailed once.
+        enqueue_weeks(db, weeks, account_id, send_email=False)
+        enqueue_weeks(db, [latest_final], account_id, send_email=True)
+    stats = process_tasks(build_pipeline(database, settings))
+    print(f"\nweekly pipeline: {stats.line()}")
+    if stats.emails == 0:
+        print("  (the email for this week went out on an earlier run: never twice)")
+    label = format_week(latest_final)
+    json_key, html_key = weekly_keys(account_id, label)
+    reports = settings.reports_url.removeprefix("file://")
+    print(f"  report of {label}: {reports}/{html_key}")
+    print(f"                     {reports}/{json_key}")
+    if settings.smtp_url:
+        print(f"  email: sent through {settings.smtp_url.split('@')[-1]}")
+    else:
+        outbox = sorted((settings.data_dir / "outbox").glob("*.eml"))
+        if outbox:
+            print(f"  email: {outbox[-1].resolve()}")
+    database.engine.dispose()
 
 
 def _tour(base: str) -> int:
@@ -158,6 +199,10 @@ def _tour(base: str) -> int:
             f" pain {item['pain_before']} -> {item['pain_after']}"
         )
 
+    return 0
+
+
+def _next_steps() -> None:
     print("\nnext steps:")
     print("  knotlog serve                      # the API on http://127.0.0.1:8000 (docs at /docs)")
     print("  curl -s -X POST localhost:8000/v1/tokens -H 'Content-Type: application/json' \\")
@@ -166,7 +211,8 @@ def _tour(base: str) -> int:
         '"device_name":"curl"}\''
     )
     print("  curl -s localhost:8000/v1/sessions -H 'Authorization: Bearer <token>'")
-    return 0
+    print("  knotlog clock                      # the weekly pipeline every 5 minutes")
+    print("  knotlog weekly --week 2026-W47     # recompute one week (or --to a range)")
 
 
 def _describe(url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import uuid
@@ -19,6 +20,13 @@ from moto.server import ThreadedMotoServer
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
+    # The app's own boto3 clients read credentials from the environment, as in production.
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
+        os.environ.setdefault(name, value)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -59,7 +67,7 @@ class Inbox:
             self.messages.clear()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -70,7 +78,7 @@ def _free_port() -> int:
 def smtp_server() -> Iterator[tuple[str, Inbox]]:
     """(SMTP_URL, inbox) of a real SMTP server on a free local port."""
     inbox = Inbox()
-    port = _free_port()  # aiosmtpd cannot bind port 0 itself
+    port = free_port()  # aiosmtpd cannot bind port 0 itself
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     yield f"smtp://127.0.0.1:{port}", inbox

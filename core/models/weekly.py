@@ -35,6 +35,8 @@ class WeeklySummary(Base):
     sessions: Mapped[int] = mapped_column(Integer)
     active_days: Mapped[int] = mapped_column(Integer)
     minutes: Mapped[Decimal] = mapped_column(Numeric(8, 1))
+    # Unrounded input of later weeks' baseline_trend (the mean must not be rounded twice).
+    pain_before_sum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     target: Mapped[int] = mapped_column(Integer)
     adherence: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
     minutes_target: Mapped[int] = mapped_column(Integer)

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from core import vocab
 from core.errors import InvalidInput, NotFound
 from core.models.account import Account, PlanChange, Token
+from core.reports.store import ReportStore, account_prefix
 from core.security import hash_password
+from core.services.week_tasks import mark_plan_changed
 from core.weeks import current_week_start
 
 
@@ -129,12 +131,28 @@ def update_account(
             )
         )
         recorded.append(effective)
+        mark_plan_changed(db, account.id, effective)
     account.updated_at = now
     db.flush()
     return recorded
 
 
-def delete_account(db: Session, account_id: uuid.UUID) -> None:
-    """Every owned table cascades from accounts, so one DELETE removes every row."""
+def delete_account(db: Session, account_id: uuid.UUID, store: ReportStore) -> None:
+    """Remove every row (all owned tables cascade from accounts) and every report object.
+
+    Rows go first: the cascade waits for a weekly runner holding this account's
+    tasks, so no report can be written after the objects are deleted. The caller
+    commits only after the objects are gone; a store failure rolls the rows back,
+    and a retry finishes the job.
+    """
     db.execute(delete(Account).where(Account.id == account_id))
     db.flush()
+    store.delete_prefix(account_prefix(account_id))
+
+
+def stop_weekly_email(db: Session, account_id: uuid.UUID) -> None:
+    """Unsubscribe; an account deleted meanwhile is simply gone, which is no error."""
+    account = db.get(Account, account_id)
+    if account is not None:
+        account.weekly_email = False
+        db.flush()

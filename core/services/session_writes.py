@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
+from core.services.week_tasks import mark_dates_changed
 from core.session_rules import SessionInput
 
 CREATED, UPDATED, UNCHANGED, STALE, INVALID = "created", "updated", "unchanged", "stale", "invalid"
@@ -116,6 +117,8 @@ def apply_changes(db: Session, account_id: uuid.UUID, items: list[SessionInput])
         seqs = list(range(base_seq + 1, base_seq + 1 + len(rows)))
         db.execute(_UPSERT, _columns(account_id, rows, seqs))
         db.execute(_ADVANCE, {"seq": seqs[-1], "account_id": account_id})
+        # Late data for a finished week: its summary and reports must be recomputed.
+        mark_dates_changed(db, account_id, outcome.touched_dates, datetime.now(UTC))
     return outcome
 
 

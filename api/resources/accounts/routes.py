@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from api.auth import account_id, require_token, token_id
 from api.db import get_db
+from api.reports import report_store
 from api.resources.accounts.schemas import (
     AccountCreateSchema,
     AccountSchema,
@@ -82,7 +83,7 @@ def update_me(changes: dict[str, Any]) -> Response:
 def delete_me() -> Response:
     """Delete my account and all its data"""
     db = get_db()
-    accounts.delete_account(db, account_id())
+    accounts.delete_account(db, account_id(), report_store())
     db.commit()
     return Response(status=204)
 

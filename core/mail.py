@@ -1,0 +1,153 @@
+"""Outgoing email: the weekly message, and where it goes (SMTP, or a local outbox folder)."""
+
+from __future__ import annotations
+
+import email.policy
+import hashlib
+import os
+import smtplib
+import ssl
+import tempfile
+import time
+from email.message import EmailMessage
+from email.utils import make_msgid
+from html import escape
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlparse
+
+from core.reports.render import NOT_MEDICAL_ADVICE, findings
+from core.settings import Settings
+
+SMTP_TIMEOUT_S = 30
+# Long unbreakable headers (the signed List-Unsubscribe URL) must stay plain text: the
+# default 78-column policy would turn them into RFC 2047 encoded words mail clients ignore.
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> str:
+        """Hand the message over; return its Message-ID."""
+        ...
+
+
+class SmtpMailer:
+    """`smtp://user:pass@host:587?starttls=1` (STARTTLS), `smtps://host:465` (implicit TLS),
+    or plain `smtp://host:25` for a relay on a trusted network.
+
+    Credentials over a plain connection are refused: with a user in the URL and no
+    TLS asked for, STARTTLS is required rather than sending the password in clear.
+    """
+
+    def __init__(self, url: str) -> None:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"SMTP_URL must start with smtp:// or smtps://, got {url!r}")
+        query = parse_qs(parsed.query)
+        self.implicit_tls = parsed.scheme == "smtps"
+        self.host = parsed.hostname or "localhost"
+        self.port = parsed.port or (465 if self.implicit_tls else 25)
+        self.user = unquote(parsed.username) if parsed.username else None
+        self.password = unquote(parsed.password) if parsed.password else None
+        asked = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
+        self.starttls = not self.implicit_tls and (asked or self.user is not None)
+
+    def send(self, message: EmailMessage) -> str:
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if self.implicit_tls:
+            client = smtplib.SMTP_SSL(self.host, self.port, timeout=SMTP_TIMEOUT_S, context=context)
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_S)
+        with client:
+            if self.starttls:
+                client.starttls(context=context)
+            if self.user is not None:
+                client.login(self.user, self.password or "")
+            client.send_message(message)
+        return str(message["Message-ID"])
+
+
+class OutboxMailer:
+    """Writes each message as an .eml file: the default when no SMTP_URL is set."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message: EmailMessage) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        message_id = str(message["Message-ID"])
+        digest = hashlib.sha256(message_id.encode()).hexdigest()[:12]
+        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{digest}.eml"
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(message.as_bytes())
+        os.replace(tmp, self.folder / name)
+        return message_id
+
+
+def open_mailer(settings: Settings) -> Mailer:
+    if settings.smtp_url:
+        return SmtpMailer(settings.smtp_url)
+    return OutboxMailer(settings.data_dir / "outbox")
+
+
+def _subject(summary: dict[str, Any]) -> str:
+    if summary["target"] > 0:
+        done = f"{summary['sessions']} of {summary['target']} sessions"
+    else:
+        done = f"{summary['sessions']} sessions"
+    relief = summary["mean_relief"]
+    tail = "" if relief is None else f", relief {relief:g}"
+    return f"Your knotlog week {summary['week']}: {done}{tail}"
+
+
+def build_weekly_email(
+    *,
+    to: str,
+    mail_from: str,
+    summary: dict[str, Any],
+    inputs: dict[str, Any],
+    report_url: str,
+    unsubscribe_url: str,
+    chart: bytes,
+) -> EmailMessage:
+    """Plain text plus HTML with the chart inline, and one-click unsubscribe (RFC 8058)."""
+    message = EmailMessage(policy=_POLICY)
+    message["Subject"] = _subject(summary)
+    message["From"] = mail_from
+    message["To"] = to
+    message["Message-ID"] = make_msgid(domain="knotlog.weekly")
+    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    lines = findings(summary)
+    text = "\n".join(
+        [
+            f"Your knotlog week {summary['week']}",
+            "",
+            *[f"- {line}" for line in lines],
+            "",
+            f"Full report: {report_url}",
+            "",
+            NOT_MEDICAL_ADVICE,
+            f"Stop these emails: {unsubscribe_url}",
+        ]
+    )
+    message.set_content(text)
+    chart_cid = make_msgid(domain="knotlog.weekly")
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    html = (
+        "<!doctype html><html><body style='font-family:system-ui,sans-serif;max-width:40rem'>"
+        f"<h1 style='font-size:1.3rem'>Your knotlog week {escape(summary['week'])}</h1>"
+        f"<ul>{items}</ul>"
+        f"<img src='cid:{chart_cid[1:-1]}' width='640' height='280' "
+        "alt='Sessions per day with mean pain before and after'>"
+        f"<p><a href='{escape(report_url)}'>Open the full report</a></p>"
+        f"<p style='color:#5b6775;font-size:.9rem'>{escape(NOT_MEDICAL_ADVICE)}<br>"
+        f"<a href='{escape(unsubscribe_url)}'>Stop these emails</a></p></body></html>"
+    )
+    message.add_alternative(html, subtype="html")
+    html_part = message.get_body(("html",))
+    assert isinstance(html_part, EmailMessage)
+    html_part.add_related(chart, maintype="image", subtype="png", cid=chart_cid)
+    return message

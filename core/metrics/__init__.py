@@ -1,0 +1,1 @@
+"""Metric definitions of PRODUCT.md, computed in PostgreSQL."""

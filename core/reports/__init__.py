@@ -1,0 +1,1 @@
+"""Weekly reports: where they are stored and how they look."""

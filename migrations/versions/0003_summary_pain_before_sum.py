@@ -1,0 +1,29 @@
+"""Keep each summary's unrounded pain-before total, for later weeks' baseline_trend.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-25 02:49:03.045451
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "weekly_summaries",
+        sa.Column("pain_before_sum", sa.Integer(), server_default="0", nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("weekly_summaries", "pain_before_sum")

@@ -1,0 +1,249 @@
+"""The weekly run end to end: summaries in PostgreSQL, reports on S3 (moto), mail over SMTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import BotoCoreError
+from sqlalchemy import text
+
+from core.database import Database
+from core.reports.store import S3ReportStore
+from core.services.session_writes import delete_session
+from core.services.week_tasks import enqueue_weeks
+from core.weeks import format_week
+from jobs.weekly import Pipeline, process_tasks, weekly_pass
+from tests.jobs.conftest import latest_final_week, log_sessions, make_person
+from tests.services import Inbox, free_port, s3_client
+
+
+def _report(pipeline: Pipeline, person_id: Any, week: Any, ext: str = "json") -> bytes:
+    settings = pipeline.settings
+    bucket = settings.reports_url.removeprefix("s3://").split("/")[0]
+    key = f"reports/accounts/{person_id}/weekly/{format_week(week)}.{ext}"
+    assert settings.s3_endpoint_url is not None
+    body: bytes = (
+        s3_client(settings.s3_endpoint_url).get_object(Bucket=bucket, Key=key)["Body"].read()
+    )
+    return body
+
+
+def _summary_rows(database: Database, person_id: Any) -> dict[Any, Any]:
+    with database.session() as db:
+        rows = db.execute(
+            text("SELECT * FROM weekly_summaries WHERE account_id = :a ORDER BY week"),
+            {"a": person_id},
+        ).all()
+    return {row.week: row for row in rows}
+
+
+def _count(database: Database, sql: str, **params: Any) -> int:
+    with database.session() as db:
+        return int(db.execute(text(sql), params).scalar_one())
+
+
+def test_a_final_week_is_summarised_reported_and_mailed_once(
+    pipeline: Pipeline, database: Database, inbox: Inbox
+) -> None:
+    week = latest_final_week()
+    person = make_person(database)
+    log_sessions(database, person, week + timedelta(days=1), 2)
+    log_sessions(database, person, week + timedelta(days=3), 2, pain_before=5, pain_after=5)
+
+    stats = weekly_pass(pipeline)
+
+    summary = _summary_rows(database, person.id)[week]
+    assert (summary.sessions, summary.active_days, summary.target_met) == (4, 2, True)
+    assert summary.version == 1 and summary.reported_version == 1
+    report = json.loads(_report(pipeline, person.id, week))
+    assert report["week"] == format_week(week)
+    assert report["version"] == 1
+    assert report["summary"]["sessions"] == 4
+    html = _report(pipeline, person.id, week, "html").decode()
+    assert "not medical advice" in html.lower()
+    assert stats.emails == 1
+    assert len(inbox.messages) == 1
+    message = inbox.messages[0]
+    assert message["To"] == person.email
+    assert format_week(week) in message["Subject"]
+    assert message["List-Unsubscribe"].startswith("<https://knotlog.example/v1/unsubscribe?token=")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    # A second pass (a restarted clock, another machine) changes nothing and mails nobody.
+    again = weekly_pass(pipeline)
+    assert again.summaries == 0 and again.emails == 0
+    assert len(inbox.messages) == 1
+    assert _summary_rows(database, person.id)[week].version == 1
+
+
+def test_earlier_missed_weeks_are_caught_up_without_email(
+    pipeline: Pipeline, database: Database, inbox: Inbox
+) -> None:
+    week = latest_final_week()
+    person = make_person(database, weeks_ago_created=3)
+    log_sessions(database, person, week - timedelta(weeks=2), 3)
+
+    weekly_pass(pipeline)
+
+    rows = _summary_rows(database, person.id)
+    assert week - timedelta(weeks=2) in rows and week in rows
+    assert rows[week - timedelta(weeks=2)].sessions == 3
+    assert rows[week].sessions == 0
+    assert len(inbox.messages) == 1  # only about the latest week
+    assert format_week(week) in inbox.messages[0]["Subject"]
+
+
+def test_opted_out_people_get_reports_but_no_email(
+    pipeline: Pipeline, database: Database, inbox: Inbox
+) -> None:
+    week = latest_final_week()
+    person = make_person(database, weekly_email=False)
+    log_sessions(database, person, week, 1)
+
+    weekly_pass(pipeline)
+
+    assert json.loads(_report(pipeline, person.id, week))["summary"]["sessions"] == 1
+    assert inbox.messages == []
+
+
+def test_late_data_recomputes_with_a_higher_version_and_no_second_email(
+    pipeline: Pipeline, database: Database, inbox: Inbox
+) -> None:
+    week = latest_final_week()
+    person = make_person(database)
+    log_sessions(database, person, week + timedelta(days=2), 1)
+    weekly_pass(pipeline)
+    assert len(inbox.messages) == 1
+
+    # An offline phone uploads two more sessions of that finished week.
+    log_sessions(database, person, week + timedelta(days=4), 2)
+    assert (
+        _count(
+            database,
+            "SELECT count(*) FROM week_tasks WHERE account_id = :a AND week = :w",
+            a=person.id,
+            w=week,
+        )
+        == 1
+    )
+    weekly_pass(pipeline)
+
+    summary = _summary_rows(database, person.id)[week]
+    assert summary.sessions == 3 and summary.version == 2 and summary.reported_version == 2
+    report = json.loads(_report(pipeline, person.id, week))
+    assert report["version"] == 2 and report["summary"]["sessions"] == 3
+    assert len(inbox.messages) == 1
+
+
+def test_late_data_also_refreshes_the_weeks_that_depend_on_it(
+    pipeline: Pipeline, database: Database
+) -> None:
+    week = latest_final_week()
+    earlier = week - timedelta(weeks=2)
+    person = make_person(database, sessions_per_week=1)
+    for w in (earlier, week - timedelta(weeks=1), week):
+        log_sessions(database, person, w, 1, pain_before=6)
+    weekly_pass(pipeline)
+    before = _summary_rows(database, person.id)
+    assert before[week].streak_weeks == 3
+
+    # Deleting the only session of `earlier` breaks the streak and moves the baseline.
+    with database.session() as db:
+        sid = db.execute(
+            text("SELECT id FROM sessions WHERE account_id = :a AND local_date = :d"),
+            {"a": person.id, "d": earlier},
+        ).scalar_one()
+    with database.session() as db:
+        delete_session(db, person.id, sid, datetime.now(UTC))
+    weekly_pass(pipeline)
+
+    after = _summary_rows(database, person.id)
+    assert after[earlier].sessions == 0
+    assert after[week].streak_weeks == 2
+    assert after[week].version == before[week].version + 1
+    assert json.loads(_report(pipeline, person.id, week))["summary"]["streak_weeks"] == 2
+
+
+def test_one_off_backfill_sends_no_email_unless_asked(
+    pipeline: Pipeline, database: Database, inbox: Inbox
+) -> None:
+    week = latest_final_week() - timedelta(weeks=3)
+    person = make_person(database, weeks_ago_created=8)
+    log_sessions(database, person, week, 2)
+
+    with database.session() as db:
+        enqueue_weeks(db, [week, week + timedelta(weeks=1)], person.id, send_email=False)
+    stats = process_tasks(pipeline)
+    assert stats.summaries == 2 and stats.emails == 0
+    assert _summary_rows(database, person.id)[week].sessions == 2
+    assert inbox.messages == []
+
+    with database.session() as db:
+        enqueue_weeks(db, [week], person.id, send_email=True)
+    assert process_tasks(pipeline).emails == 1
+    with database.session() as db:
+        enqueue_weeks(db, [week], person.id, send_email=True)
+    assert process_tasks(pipeline).emails == 0  # never twice for one (account, week)
+    assert len(inbox.messages) == 1
+    assert _summary_rows(database, person.id)[week].version == 3
+
+
+def test_concurrent_runners_share_the_work_and_mail_each_person_once(
+    pipeline: Pipeline, database: Database, inbox: Inbox
+) -> None:
+    week = latest_final_week()
+    people = [make_person(database, weeks_ago_created=1) for _ in range(24)]
+    for i, person in enumerate(people):
+        log_sessions(database, person, week + timedelta(days=i % 7), 1 + i % 4)
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            weekly_pass(pipeline, batch_size=5)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    runners = [threading.Thread(target=run) for _ in range(4)]
+    for runner in runners:
+        runner.start()
+    for runner in runners:
+        runner.join()
+
+    assert errors == []
+    assert _count(database, "SELECT count(*) FROM week_tasks") == 0
+    for i, person in enumerate(people):
+        summary = _summary_rows(database, person.id)[week]
+        assert summary.sessions == 1 + i % 4
+        report = json.loads(_report(pipeline, person.id, week))
+        assert report["version"] == summary.version == summary.reported_version
+    recipients = sorted(str(m["To"]) for m in inbox.messages)
+    assert recipients == sorted(p.email for p in people)
+    assert _count(database, "SELECT count(*) FROM weekly_emails WHERE status = 'sent'") == 24
+
+
+def test_a_failing_store_leaves_the_work_for_the_next_run(
+    pipeline: Pipeline, database: Database, inbox: Inbox
+) -> None:
+    week = latest_final_week()
+    person = make_person(database)
+    log_sessions(database, person, week, 2)
+
+    # A real boto3 client against a port where no S3 endpoint listens.
+    down = S3ReportStore(
+        bucket="reports", prefix="reports", endpoint_url=f"http://127.0.0.1:{free_port()}"
+    )
+    broken = Pipeline(database, pipeline.settings, down, pipeline.mailer)
+    with pytest.raises(BotoCoreError):
+        weekly_pass(broken)
+    assert _count(database, "SELECT count(*) FROM weekly_summaries") == 0
+    assert _count(database, "SELECT count(*) FROM week_tasks") > 0
+    assert inbox.messages == []
+
+    weekly_pass(pipeline)
+    assert _summary_rows(database, person.id)[week].reported_version == 1
+    assert len(inbox.messages) == 1
