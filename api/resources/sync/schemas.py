@@ -20,11 +20,20 @@ class PushRequestSchema(BaseSchema):
 
 
 class PushResultSchema(BaseSchema):
-    index = fields.Integer(required=True, metadata={"description": "Position in the pushed list."})
-    id = fields.UUID(
-        required=True, allow_none=True, metadata={"description": "null when unreadable."}
+    index = fields.Integer(
+        required=True, metadata={"description": "Position in the pushed list.", "example": 0}
     )
-    status = fields.String(required=True, validate=validate.OneOf(PUSH_STATUSES))
+    id = fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "null when unreadable.",
+            "example": "9f1d2c3b-4a5e-4f60-8b7a-6c5d4e3f2a1b",
+        },
+    )
+    status = fields.String(
+        required=True, validate=validate.OneOf(PUSH_STATUSES), metadata={"example": "created"}
+    )
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),

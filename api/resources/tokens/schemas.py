@@ -21,10 +21,12 @@ class TokenRequestSchema(BaseSchema):
 
 
 class TokenSchema(BaseSchema):
-    id = fields.UUID(required=True)
-    device_name = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
-    last_used_at = fields.DateTime(required=True, allow_none=True)
+    id = fields.UUID(required=True, metadata={"example": "0b7c52f4-3f0e-4a59-9d55-0d2f1f6c8a11"})
+    device_name = fields.String(required=True, metadata={"example": "Pixel 9"})
+    created_at = fields.DateTime(required=True, metadata={"example": "2026-11-20T07:45:00+00:00"})
+    last_used_at = fields.DateTime(
+        required=True, allow_none=True, metadata={"example": "2026-11-24T19:02:11+00:00"}
+    )
 
 
 class TokenCreatedSchema(TokenSchema):
