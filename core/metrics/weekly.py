@@ -28,6 +28,9 @@ _PLAN_ORDER = (
     "(pc.effective_week <= {w}) DESC, CASE WHEN pc.effective_week <= {w} THEN pc.id END DESC, pc.id"
 )
 
+# Monday of a session's ISO week, in date arithmetic (date_trunc would go through a time zone).
+_MONDAY = "(s.local_date - (extract(isodow FROM s.local_date)::int - 1))"
+
 # A session's relief is clinically meaningful when it drops >= 2 points and >= 30 %.
 _MEANINGFUL = (
     "pain_before >= 2 AND pain_before - pain_after >= 2 "
@@ -87,7 +90,7 @@ lacking_prior AS (
   GROUP BY a.account_id HAVING count(s.week) < 4
 ),
 computed_prior AS (
-  SELECT s.account_id, date_trunc('week', s.local_date)::date AS week,
+  SELECT s.account_id, {monday} AS week,
          count(*) AS sessions, sum(s.pain_before) AS pain_before_sum
   FROM sessions s JOIN lacking_prior USING (account_id)
   WHERE s.local_date >= :w - 28 AND s.local_date < :w AND NOT s.deleted
@@ -100,7 +103,7 @@ prior AS (
   WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.account_id = c.account_id AND s.week = c.week)
 ),
 baseline AS (
-  SELECT account_id, avg(pain_before_sum::numeric / sessions) AS prior_mean
+  SELECT account_id, avg(CAST(pain_before_sum AS numeric(60, 40)) / sessions) AS prior_mean
   FROM prior WHERE sessions > 0 GROUP BY account_id
 ),
 -- The streak through W-1: stored, else from the whole history of the accounts lacking it.
@@ -110,7 +113,7 @@ lacking_streak AS (
   WHERE NOT EXISTS (SELECT 1 FROM stored_streak p WHERE p.account_id = a.account_id)
 ),
 history AS (
-  SELECT s.account_id, date_trunc('week', s.local_date)::date AS week, count(*) AS n
+  SELECT s.account_id, {monday} AS week, count(*) AS n
   FROM sessions s JOIN lacking_streak USING (account_id)
   WHERE s.local_date < :w AND NOT s.deleted
   GROUP BY 1, 2
@@ -158,7 +161,7 @@ SELECT
   CASE WHEN target > 0 THEN round(least(sessions::numeric / target, 1), 2) END,
   minutes_target,
   CASE WHEN minutes_target > 0
-       THEN round(least(seconds / 60.0 / minutes_target, 1), 2) END,
+       THEN round(least(seconds::numeric / (60 * minutes_target), 1), 2) END,
   target_met,
   CASE WHEN target_met THEN prior_streak + 1 ELSE 0 END,
   round(pain_before_sum::numeric / nullif(sessions, 0), 2),
@@ -166,7 +169,10 @@ SELECT
   round((pain_before_sum - pain_after_sum)::numeric / nullif(sessions, 0), 2),
   round(meaningful::numeric / nullif(eligible, 0), 2),
   worsened,
-  round(pain_before_sum::numeric / nullif(sessions, 0) - prior_mean, 2),
+  -- Means of up to 5 weeks, each exact to 1e-40, then cut at 1e-30: a trend that is exactly
+  -- x.xx5 cannot come out as x.xx4999... and round the wrong way.
+  round(round(CAST(pain_before_sum AS numeric(60, 40)) / nullif(sessions, 0) - prior_mean, 30),
+        2),
   by_region, by_tool, 1, now()
 FROM figures
 ON CONFLICT (account_id, week) DO UPDATE SET
@@ -192,6 +198,7 @@ def _compute_sql(all_accounts: bool) -> str:
         plan_order_w=_PLAN_ORDER.format(w="CAST(:w AS date)"),
         plan_order_h=_PLAN_ORDER.format(w="h.week"),
         meaningful=_MEANINGFUL,
+        monday=_MONDAY,
         by_region=_breakdown("region"),
         by_tool=_breakdown("tool"),
     )
@@ -207,6 +214,8 @@ def compute_week(
 
     A row is written for every requested account (None: all), with or without sessions.
     """
+    if week.isoweekday() != 1:
+        raise ValueError(f"{week} is not a Monday: pass the first day of the ISO week")
     if account_ids is not None and not account_ids:
         return []
     params: dict[str, Any] = {"w": week}
@@ -268,10 +277,25 @@ _CELLS = text(
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     """
 )
+# The chart's 8 weeks: stored summaries, else (weeks never summarised, e.g. before the
+# account existed) the sessions of that week, as compute_week's baseline fallback does.
 _BASELINE_WEEKS = text(
     """
-    SELECT account_id, week, sessions, mean_pain_before FROM weekly_summaries
-    WHERE account_id = ANY(CAST(:ids AS uuid[])) AND week > :w - 56 AND week <= :w
+    WITH pairs AS (
+      SELECT i.account_id, wk.week, ws.sessions, ws.mean_pain_before
+      FROM unnest(CAST(:ids AS uuid[])) AS i(account_id)
+      CROSS JOIN (SELECT CAST(:w AS date) - 7 * k AS week FROM generate_series(0, 7) k) wk
+      LEFT JOIN weekly_summaries ws ON ws.account_id = i.account_id AND ws.week = wk.week
+    )
+    SELECT p.account_id, p.week, coalesce(p.sessions, f.sessions) AS sessions,
+           coalesce(p.mean_pain_before, f.mean_pain_before) AS mean_pain_before
+    FROM pairs p
+    LEFT JOIN LATERAL (
+      SELECT count(*) AS sessions, round(avg(s.pain_before), 2) AS mean_pain_before
+      FROM sessions s
+      WHERE p.sessions IS NULL AND s.account_id = p.account_id
+        AND s.local_date >= p.week AND s.local_date < p.week + 7 AND NOT s.deleted
+    ) f ON true
     """
 )
 BASELINE_WEEKS = 8

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -27,6 +28,11 @@ class WeeklySummary(Base):
     """One account's figures for one ISO week (PRODUCT.md, "Weekly summary")."""
 
     __tablename__ = "weekly_summaries"
+    __table_args__ = (
+        # compute_week reads the 4 weeks before W for every account at once, and the
+        # pipeline reads one week for all: without it, a scan of every week ever stored.
+        Index("ix_weekly_summaries_week_account_id", "week", "account_id"),
+    )
 
     account_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from core.settings import Settings
 
@@ -92,8 +93,11 @@ class S3ReportStore:
     def get(self, key: str) -> bytes:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except self.client.exceptions.NoSuchKey:
-            raise KeyError(key) from None
+        except ClientError as exc:
+            # Some S3-compatible stores answer a bare 404 instead of NoSuchKey.
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise KeyError(key) from None
+            raise
         body: bytes = response["Body"].read()
         return body
 
@@ -105,14 +109,30 @@ class S3ReportStore:
         return keys
 
     def delete_prefix(self, prefix: str) -> int:
-        keys = self.list_keys(prefix)
-        for start in range(0, len(keys), 1000):  # delete_objects takes at most 1000 keys
-            chunk = keys[start : start + 1000]
-            self.client.delete_objects(
-                Bucket=self.bucket,
-                Delete={"Objects": [{"Key": self._key(k)} for k in chunk], "Quiet": True},
+        if not prefix:
+            raise ValueError("refusing to delete the whole report store")
+        deleted = 0
+        paginator = self.client.get_paginator("list_objects_v2")
+        # A listing page holds at most 1000 keys: exactly what one delete_objects call takes.
+        pages = paginator.paginate(
+            Bucket=self.bucket, Prefix=self._key(prefix), PaginationConfig={"PageSize": 1000}
+        )
+        for page in pages:
+            objects = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+            if not objects:
+                continue
+            response = self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True}
             )
-        return len(keys)
+            # Quiet mode still reports failures; a half-deleted account must not pass as done.
+            if response.get("Errors"):
+                first = response["Errors"][0]
+                raise RuntimeError(
+                    f"S3 refused to delete {len(response['Errors'])} objects under "
+                    f"{prefix!r}, e.g. {first.get('Key')}: {first.get('Code')}"
+                )
+            deleted += len(objects)
+        return deleted
 
     def presigned_url(self, key: str, expires_s: int) -> str | None:
         url: str = self.client.generate_presigned_url(
@@ -138,6 +158,7 @@ class FileReportStore:
     def put(self, key: str, body: bytes, content_type: str) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        # A reader sees the old file or the new one, never half of one.
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -159,23 +180,27 @@ class FileReportStore:
 
     def list_keys(self, prefix: str) -> list[str]:
         base = self.root.resolve()
-        if not base.exists():
+        # Walk only the folder the prefix is inside, not the whole store.
+        start = self._path(prefix.rsplit("/", 1)[0]) if "/" in prefix else base
+        if not start.is_dir():
             return []
         return sorted(
-            str(p.relative_to(base))
-            for p in base.rglob("*")
+            key
+            for p in start.rglob("*")
             if p.is_file()
             and not p.name.startswith(".tmp-")
-            and str(p.relative_to(base)).startswith(prefix)
+            and (key := p.relative_to(base).as_posix()).startswith(prefix)
         )
 
     def delete_prefix(self, prefix: str) -> int:
+        if not prefix:
+            raise ValueError("refusing to delete the whole report store")
         keys = self.list_keys(prefix)
         for key in keys:
             self._path(key).unlink(missing_ok=True)
-        folder = self.root / prefix
-        if prefix.endswith("/") and folder.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
+        if prefix.endswith("/"):
+            # Also the now-empty folders and any temp file a crashed write left behind.
+            shutil.rmtree(self._path(prefix), ignore_errors=True)
         return len(keys)
 
     def presigned_url(self, key: str, expires_s: int) -> str | None:
@@ -183,15 +208,24 @@ class FileReportStore:
 
 
 def open_store(settings: Settings) -> ReportStore:
-    """The store named by REPORTS_URL: `s3://bucket/prefix` or `file:///absolute/folder`."""
-    url = urlparse(settings.reports_url)
+    """The store named by REPORTS_URL: `s3://bucket/prefix` or `file:///absolute/folder`.
+
+    `file://relative/folder` (netloc + path) is read as a folder relative to the working
+    directory, because that is how the built-in default was first written.
+    """
+    raw = settings.reports_url
+    url = urlparse(raw)
     if url.scheme == "s3":
         if not url.netloc:
-            raise ValueError(f"REPORTS_URL names no bucket: {settings.reports_url!r}")
+            raise ValueError(f"REPORTS_URL names no bucket (want s3://bucket/prefix): {raw!r}")
         return S3ReportStore(url.netloc, url.path, settings.s3_endpoint_url)
     if url.scheme == "file":
-        folder = url.netloc + url.path  # file://var/reports is taken as relative
-        if not folder:
-            raise ValueError(f"REPORTS_URL names no folder: {settings.reports_url!r}")
+        if url.query or url.fragment:
+            raise ValueError(f"REPORTS_URL file:// takes no query or fragment: {raw!r}")
+        folder = unquote(url.path if url.netloc in ("", "localhost") else url.netloc + url.path)
+        if not folder or folder == "/":
+            raise ValueError(f"REPORTS_URL names no folder (want file:///abs/path): {raw!r}")
         return FileReportStore(Path(folder))
-    raise ValueError(f"REPORTS_URL must start with s3:// or file://, got {settings.reports_url!r}")
+    raise ValueError(
+        f"REPORTS_URL must be s3://bucket/prefix or file:///absolute/folder, got {raw!r}"
+    )

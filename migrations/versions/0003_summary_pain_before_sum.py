@@ -1,4 +1,4 @@
-"""Keep each summary's unrounded pain-before total, for later weeks' baseline_trend.
+"""Keep each summary's unrounded pain-before total, and index summaries by week.
 
 Revision ID: 0003
 Revises: 0002
@@ -23,7 +23,14 @@ def upgrade() -> None:
         "weekly_summaries",
         sa.Column("pain_before_sum", sa.Integer(), server_default="0", nullable=False),
     )
+    op.create_index(
+        "ix_weekly_summaries_week_account_id",
+        "weekly_summaries",
+        ["week", "account_id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_weekly_summaries_week_account_id", table_name="weekly_summaries")
     op.drop_column("weekly_summaries", "pain_before_sum")
