@@ -10,16 +10,17 @@ import ssl
 import tempfile
 import time
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 from html import escape
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
-from core.reports.render import NOT_MEDICAL_ADVICE, findings
+from core.reports.render import CHART_ALT, CHART_SIZE_PX, NOT_MEDICAL_ADVICE, findings
 from core.settings import Settings
 
 SMTP_TIMEOUT_S = 30
+MSGID_DOMAIN = "knotlog.weekly"
 # Long unbreakable headers (the signed List-Unsubscribe URL) must stay plain text: the
 # default 78-column policy would turn them into RFC 2047 encoded words mail clients ignore.
 _POLICY = email.policy.SMTP.clone(max_line_length=998)
@@ -79,10 +80,15 @@ class OutboxMailer:
         message_id = str(message["Message-ID"])
         digest = hashlib.sha256(message_id.encode()).hexdigest()[:12]
         name = f"{time.strftime('%Y%m%dT%H%M%S')}-{digest}.eml"
+        # Written whole, then renamed: a reader of the outbox never sees half a message.
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(message.as_bytes())
-        os.replace(tmp, self.folder / name)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(message.as_bytes())
+            os.replace(tmp, self.folder / name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return message_id
 
 
@@ -117,7 +123,8 @@ def build_weekly_email(
     message["Subject"] = _subject(summary)
     message["From"] = mail_from
     message["To"] = to
-    message["Message-ID"] = make_msgid(domain="knotlog.weekly")
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(domain=MSGID_DOMAIN)
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     lines = findings(summary)
@@ -134,14 +141,15 @@ def build_weekly_email(
         ]
     )
     message.set_content(text)
-    chart_cid = make_msgid(domain="knotlog.weekly")
+    chart_cid = make_msgid(domain=MSGID_DOMAIN)
+    width, height = CHART_SIZE_PX
     items = "".join(f"<li>{escape(line)}</li>" for line in lines)
     html = (
         "<!doctype html><html><body style='font-family:system-ui,sans-serif;max-width:40rem'>"
         f"<h1 style='font-size:1.3rem'>Your knotlog week {escape(summary['week'])}</h1>"
         f"<ul>{items}</ul>"
-        f"<img src='cid:{chart_cid[1:-1]}' width='640' height='280' "
-        "alt='Sessions per day with mean pain before and after'>"
+        f"<img src='cid:{chart_cid[1:-1]}' width='{width}' height='{height}' "
+        f"alt='{escape(CHART_ALT)}'>"
         f"<p><a href='{escape(report_url)}'>Open the full report</a></p>"
         f"<p style='color:#5b6775;font-size:.9rem'>{escape(NOT_MEDICAL_ADVICE)}<br>"
         f"<a href='{escape(unsubscribe_url)}'>Stop these emails</a></p></body></html>"

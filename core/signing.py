@@ -10,10 +10,12 @@ import secrets
 import uuid
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import text
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
+from core.models.secret import ServerSecret
 from core.settings import Settings
 
 UNSUBSCRIBE_MAX_AGE_S = 60 * 24 * 3600  # older weekly emails stop unsubscribing
@@ -22,18 +24,20 @@ _SECRET_NAME = "link_signing"
 
 
 def secret_key(db: Session, settings: Settings) -> str:
+    """SECRET_KEY when set; else the one generated secret every process reads from the database.
+
+    Flushes only: the caller's transaction commits the new row (the edge owns the transaction).
+    """
     if settings.secret_key:
         return settings.secret_key
     # Whoever inserts first wins; everyone then reads the same row.
     db.execute(
-        text(
-            "INSERT INTO server_secrets (name, value) VALUES (:name, :value) "
-            "ON CONFLICT (name) DO NOTHING"
-        ),
-        {"name": _SECRET_NAME, "value": secrets.token_urlsafe(48)},
+        insert(ServerSecret)
+        .values(name=_SECRET_NAME, value=secrets.token_urlsafe(48))
+        .on_conflict_do_nothing(index_elements=[ServerSecret.name])
     )
     value: str = db.execute(
-        text("SELECT value FROM server_secrets WHERE name = :name"), {"name": _SECRET_NAME}
+        select(ServerSecret.value).where(ServerSecret.name == _SECRET_NAME)
     ).scalar_one()
     return value
 

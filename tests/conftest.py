@@ -55,9 +55,14 @@ def drop_database(base_url: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# Not under pytest's tmp dir: pytest keeps that private to root (0700), and the embedded
+# server runs as its own system user, which then loses its data folder mid-run.
+EMBEDDED_ROOT = Path(__file__).resolve().parents[1] / "var" / "test-postgres"
+
+
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return server_url(tmp_path_factory.mktemp("pgdata"))
+def pg_server() -> str:
+    return server_url(EMBEDDED_ROOT)
 
 
 @pytest.fixture(scope="session")

@@ -67,7 +67,10 @@ class S3ReportStore:
             # S3-compatible stores are usually reached by path, not by bucket subdomain.
             s3={"addressing_style": "path" if endpoint_url else "auto"},
         )
-        self.client: Any = boto3.client("s3", endpoint_url=endpoint_url, config=config)
+        # A session of its own: boto3's default session is not safe to build clients from in
+        # several threads, while one client is safe to share between the put threads.
+        session = boto3.session.Session()
+        self.client: Any = session.client("s3", endpoint_url=endpoint_url, config=config)
 
     def _key(self, key: str) -> str:
         return self.prefix + key
