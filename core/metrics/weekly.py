@@ -81,41 +81,41 @@ by_region AS ({by_region}),
 by_tool AS ({by_tool}),
 stored AS MATERIALIZED (
   SELECT ws.account_id, ws.week, ws.sessions, ws.pain_before_sum, ws.streak_weeks
-  FROM weekly_summaries ws JOIN accts USING (account_id)
-  WHERE ws.week >= :w - 28 AND ws.week < :w
+  FROM weekly_summaries ws
+  WHERE ws.week >= :w - 28 AND ws.week < :w {stored_filter}
 ),
--- Fallback: prior weeks never summarised, from the sessions of the accounts lacking some.
-lacking_prior AS (
-  SELECT a.account_id FROM accts a LEFT JOIN stored s USING (account_id)
-  GROUP BY a.account_id HAVING count(s.week) < 4
+-- Per account, in one pass: the 4 weeks before W as stored (baseline inputs: the sum and
+-- count of the means of the weeks with sessions) and the streak through W-1.
+stored_by_account AS (
+  SELECT account_id, count(*) AS weeks,
+         sum(CAST(pain_before_sum AS numeric(60, 40)) / sessions)
+           FILTER (WHERE sessions > 0) AS mean_sum,
+         count(*) FILTER (WHERE sessions > 0) AS active_weeks,
+         max(streak_weeks) FILTER (WHERE week = :w - 7) AS prev_streak
+  FROM stored GROUP BY account_id
+),
+-- Fallback, only for the accounts with fewer than 4 stored weeks before W (a first run,
+-- weeks before the account existed): those weeks from the sessions.
+lacking AS (
+  SELECT a.account_id, sa.prev_streak
+  FROM accts a LEFT JOIN stored_by_account sa USING (account_id)
+  WHERE coalesce(sa.weeks, 0) < 4
 ),
 computed_prior AS (
-  SELECT s.account_id, {monday} AS week,
-         count(*) AS sessions, sum(s.pain_before) AS pain_before_sum
-  FROM sessions s JOIN lacking_prior USING (account_id)
-  WHERE s.local_date >= :w - 28 AND s.local_date < :w AND NOT s.deleted
-  GROUP BY 1, 2
+  SELECT account_id, sum(mean) AS mean_sum, count(*) AS active_weeks FROM (
+    SELECT s.account_id, {monday} AS week,
+           CAST(sum(s.pain_before) AS numeric(60, 40)) / count(*) AS mean
+    FROM sessions s JOIN lacking USING (account_id)
+    WHERE s.local_date >= :w - 28 AND s.local_date < :w AND NOT s.deleted
+    GROUP BY 1, 2) c
+  WHERE NOT EXISTS (SELECT 1 FROM stored st WHERE st.account_id = c.account_id AND st.week = c.week)
+  GROUP BY account_id
 ),
-prior AS (
-  SELECT account_id, week, sessions, pain_before_sum FROM stored
-  UNION ALL
-  SELECT c.account_id, c.week, c.sessions, c.pain_before_sum FROM computed_prior c
-  WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.account_id = c.account_id AND s.week = c.week)
-),
-baseline AS (
-  SELECT account_id, avg(CAST(pain_before_sum AS numeric(60, 40)) / sessions) AS prior_mean
-  FROM prior WHERE sessions > 0 GROUP BY account_id
-),
--- The streak through W-1: stored, else from the whole history of the accounts lacking it.
-stored_streak AS (SELECT account_id, streak_weeks FROM stored WHERE week = :w - 7),
-lacking_streak AS (
-  SELECT a.account_id FROM accts a
-  WHERE NOT EXISTS (SELECT 1 FROM stored_streak p WHERE p.account_id = a.account_id)
-),
+-- The streak through W-1 when W-1 is not stored: from the account's whole history.
 history AS (
   SELECT s.account_id, {monday} AS week, count(*) AS n
-  FROM sessions s JOIN lacking_streak USING (account_id)
-  WHERE s.local_date < :w AND NOT s.deleted
+  FROM sessions s JOIN lacking l USING (account_id)
+  WHERE l.prev_streak IS NULL AND s.local_date < :w AND NOT s.deleted
   GROUP BY 1, 2
 ),
 history_met AS (
@@ -139,15 +139,17 @@ figures AS (
          g.pain_before_sum, g.pain_after_sum, g.eligible, g.meaningful,
          coalesce(g.worsened, 0) AS worsened, p.target, p.minutes_target,
          coalesce(g.sessions, 0) >= p.target AND p.target > 0 AS target_met,
-         coalesce(ss.streak_weeks, cs.streak_weeks, 0) AS prior_streak,
-         b.prior_mean, coalesce(r.items, '[]') AS by_region, coalesce(t.items, '[]') AS by_tool
+         coalesce(sa.prev_streak, cs.streak_weeks, 0) AS prior_streak,
+         (coalesce(sa.mean_sum, 0) + coalesce(cp.mean_sum, 0))
+           / nullif(coalesce(sa.active_weeks, 0) + coalesce(cp.active_weeks, 0), 0) AS prior_mean,
+         coalesce(r.items, '[]') AS by_region, coalesce(t.items, '[]') AS by_tool
   FROM accts a
   JOIN plan p USING (account_id)
   LEFT JOIN agg g USING (account_id)
   LEFT JOIN by_region r USING (account_id)
   LEFT JOIN by_tool t USING (account_id)
-  LEFT JOIN baseline b USING (account_id)
-  LEFT JOIN stored_streak ss USING (account_id)
+  LEFT JOIN stored_by_account sa USING (account_id)
+  LEFT JOIN computed_prior cp USING (account_id)
   LEFT JOIN computed_streak cs USING (account_id)
 )
 INSERT INTO weekly_summaries AS ws (
@@ -195,6 +197,7 @@ def _compute_sql(all_accounts: bool) -> str:
     return _COMPUTE.format(
         account_filter="" if all_accounts else "WHERE id = ANY(CAST(:ids AS uuid[]))",
         session_filter="" if all_accounts else "AND s.account_id = ANY(CAST(:ids AS uuid[]))",
+        stored_filter="" if all_accounts else "AND ws.account_id = ANY(CAST(:ids AS uuid[]))",
         plan_order_w=_PLAN_ORDER.format(w="CAST(:w AS date)"),
         plan_order_h=_PLAN_ORDER.format(w="h.week"),
         meaningful=_MEANINGFUL,
@@ -205,6 +208,17 @@ def _compute_sql(all_accounts: bool) -> str:
 
 
 _SQL_ALL, _SQL_SOME = _compute_sql(True), _compute_sql(False)
+# Set for the one statement (transaction-local, then put back): at the default 4MB the
+# per-account sorts and hashes of a whole week spill to disk, and the planner's costs for
+# the fallback branches (mostly never executed) trigger JIT compilation, which took longer
+# (~1 s) than the rest of the statement at 20k accounts.
+_WORK_MEM = "64MB"
+_GET_SETTINGS = text(
+    "SELECT current_setting('work_mem') AS work_mem, current_setting('jit') AS jit"
+)
+_SET_SETTINGS = text(
+    "SELECT set_config('work_mem', :work_mem, true), set_config('jit', :jit, true)"
+)
 
 
 def compute_week(
@@ -223,7 +237,12 @@ def compute_week(
         sql = _SQL_ALL
     else:
         sql, params["ids"] = _SQL_SOME, list(account_ids)
-    return list(db.execute(text(sql), params).scalars())
+    previous = db.execute(_GET_SETTINGS).one()
+    db.execute(_SET_SETTINGS, {"work_mem": _WORK_MEM, "jit": "off"})
+    written = list(db.execute(text(sql), params).scalars())
+    # (On an error the transaction is aborted, and its local settings go with it.)
+    db.execute(_SET_SETTINGS, {"work_mem": previous.work_mem, "jit": previous.jit})
+    return written
 
 
 def _num(value: Decimal | None) -> float | None:

@@ -19,6 +19,9 @@ from core.session_rules import validate_session
 from tests.conftest import PASSWORD, unique_email
 
 W47 = date(2026, 11, 16)  # Monday of 2026-W47
+# Accounts are created "now" = in 2026-W48, so their creation plan takes effect from W48:
+# for the weeks below, it is in force only when no recorded change is.
+CREATED = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def _account(
@@ -29,7 +32,7 @@ def _account(
         email=unique_email("metrics"),
         password=PASSWORD,
         timezone=timezone,
-        now=datetime.now(UTC),
+        now=CREATED,
         sessions_per_week=target,
         minutes_per_week=minutes,
     )
@@ -208,7 +211,7 @@ def test_a_traveller_is_counted_by_local_dates(db: Session) -> None:
 
 
 def test_the_plan_in_force_follows_the_recorded_history(db: Session) -> None:
-    person = _account(db, target=3)  # created this week: the first row is the creation plan
+    person = _account(db, target=3)  # created in W48: the first row is the creation plan
     w = W47
     db.add(
         PlanChange(
@@ -219,7 +222,7 @@ def test_the_plan_in_force_follows_the_recorded_history(db: Session) -> None:
         )
     )
     db.flush()
-    # Recorded later, backdated to before the account existed: "started two weeks ago".
+    # Recorded later and backdated further, to before the account existed (W48).
     db.add(
         PlanChange(
             account_id=person.id,
@@ -312,6 +315,29 @@ def _streak_history(db: Session) -> Account:
     return person
 
 
+def test_a_streak_counts_each_week_against_its_own_plan(db: Session) -> None:
+    person = _account(db, target=1)
+    db.add(
+        PlanChange(
+            account_id=person.id,
+            effective_week=W47 - timedelta(weeks=3),
+            sessions_per_week=2,
+            minutes_per_week=0,
+        )
+    )
+    db.flush()
+    per_week = {4: 1, 3: 1, 2: 2, 1: 2, 0: 2}  # weeks before W47 -> sessions
+    for weeks_before, n in per_week.items():
+        monday = W47 - timedelta(weeks=weeks_before)
+        for hour in range(n):
+            _log(db, person, f"{monday.isoformat()}T{8 + hour:02d}:00:00+01:00")
+    # W-4: 1 >= 1 (creation plan) met; W-3: 1 < 2 not met; W-2, W-1, W: 2 >= 2 met -> 3
+    assert _week(db, person, W47)["streak_weeks"] == 3  # from the sessions alone
+    stored = [_week(db, person, W47 - timedelta(weeks=k))["streak_weeks"] for k in (4, 3, 2, 1)]
+    assert stored == [1, 0, 1, 2]
+    assert _week(db, person, W47)["streak_weeks"] == 3  # from the stored W-1
+
+
 def test_a_streak_is_broken_by_an_empty_week(db: Session) -> None:
     # Computed from the sessions alone (no earlier week stored): W-1 and W are met.
     assert _week(db, _streak_history(db), W47)["streak_weeks"] == 2
@@ -339,6 +365,24 @@ def test_baseline_trend_uses_the_weeks_with_sessions_among_the_four_before(db: S
     for k in (5, 4, 3, 2, 1):
         _week(db, person, W47 - timedelta(weeks=k))
     assert _week(db, person, W47)["baseline_trend"] == -2.67
+
+
+def test_baseline_trend_rounds_an_exact_half_cent_away_from_zero(db: Session) -> None:
+    person = _account(db)
+    # W-4 empty; W-3: before 1, 1, 0 -> 2/3; W-2: 3, 2, 2 -> 7/3; W-1: 0 -> 0.
+    for weeks_before, befores in ((3, (1, 1, 0)), (2, (3, 2, 2)), (1, (0,))):
+        monday = W47 - timedelta(weeks=weeks_before)
+        for hour, before in enumerate(befores):
+            started = f"{monday.isoformat()}T{8 + hour:02d}:00:00+01:00"
+            _log(db, person, started, before=before, after=0)
+    for hour, before in enumerate((1, 0, 0, 0, 0, 0, 0, 0)):  # W: 1/8
+        _log(db, person, f"2026-11-17T{8 + hour:02d}:00:00+01:00", before=before, after=0)
+    # 1/8 - (2/3 + 7/3 + 0) / 3 = 0.125 - 1 = -0.875 exactly -> -0.88. With the thirds cut
+    # to 20 digits the mean is 0.99999999999999999999 and the trend would round to -0.87.
+    assert _week(db, person, W47)["baseline_trend"] == -0.88
+    for k in (4, 3, 2, 1):
+        _week(db, person, W47 - timedelta(weeks=k))
+    assert _week(db, person, W47)["baseline_trend"] == -0.88
 
 
 def test_baseline_trend_is_null_when_the_four_weeks_before_are_empty(db: Session) -> None:
@@ -399,6 +443,42 @@ def test_report_inputs_give_days_cells_and_eight_weeks(db: Session) -> None:
     ]
     assert [w["week"] for w in inputs["baseline_weeks"]][-1] == "2026-W47"
     assert len(inputs["baseline_weeks"]) == 8
+
+
+def test_report_baseline_weeks_come_from_stored_weeks_else_from_sessions(db: Session) -> None:
+    person, idle = _account(db), _account(db)
+    _log(db, person, "2026-09-27T23:00:00+02:00", before=9)  # W39 (Sunday): too old
+    _log(db, person, "2026-10-01T08:00:00+02:00", before=7)  # W40 (Thursday)
+    _log(db, person, "2026-10-02T08:00:00+02:00", before=6)  # W40: 2 sessions, mean 6.5
+    _log(db, person, "2026-11-09T08:00:00+01:00", before=3)  # W46: stored below
+    compute_week(db, W47 - timedelta(weeks=1), [person.id])
+    _log(db, person, "2026-11-10T08:00:00+01:00", before=9)  # after W46 was stored: not shown
+    _log(db, person, "2026-11-17T08:00:00+01:00", before=4)  # W47
+    compute_week(db, W47, [person.id, idle.id])
+    inputs = report_inputs(db, W47, [person.id, idle.id])
+    weeks = inputs[person.id]["baseline_weeks"]
+    assert [w["week"] for w in weeks] == [f"2026-W{n}" for n in range(40, 48)]
+    assert [(w["sessions"], w["mean_pain_before"]) for w in weeks] == [
+        (2, 6.5),  # W40 from the sessions: (7 + 6) / 2
+        *[(0, None)] * 5,
+        (1, 3.0),  # W46 as stored
+        (1, 4.0),
+    ]
+    assert inputs[idle.id]["region_tool"] == []
+    assert [d["sessions"] for d in inputs[idle.id]["days"]] == [0] * 7
+
+
+def test_all_accounts_get_a_row_when_none_are_named(db: Session) -> None:
+    busy, idle = _account(db), _account(db)
+    _log(db, busy, "2026-11-17T08:00:00+01:00")
+    written = compute_week(db, W47)
+    assert {busy.id, idle.id} <= set(written)
+    assert (_stored(db, busy, W47)["sessions"], _stored(db, idle, W47)["sessions"]) == (1, 0)
+
+
+def test_a_week_is_named_by_its_monday(db: Session) -> None:
+    with pytest.raises(ValueError):
+        compute_week(db, W47 + timedelta(days=1), [])
 
 
 @pytest.mark.parametrize("value", [Decimal("0.005"), Decimal("-0.005")])
