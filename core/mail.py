@@ -9,6 +9,8 @@ import smtplib
 import ssl
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from html import escape
@@ -26,9 +28,25 @@ MSGID_DOMAIN = "knotlog.weekly"
 _POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
+# What became of one message of a batch. NOT_SENT is certain (nothing reached the
+# server), so the claim may be released; FAILED may have gone out, so it never is.
+SENT, FAILED, NOT_SENT = "sent", "failed", "not_sent"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outcome: str
+    message_id: str | None = None
+    error: str | None = None
+
+
 class Mailer(Protocol):
     def send(self, message: EmailMessage) -> str:
         """Hand the message over; return its Message-ID."""
+        ...
+
+    def send_many(self, messages: Sequence[EmailMessage]) -> list[Delivery]:
+        """Hand over a batch (one connection); one Delivery per message, in order."""
         ...
 
 
@@ -53,20 +71,50 @@ class SmtpMailer:
         asked = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
         self.starttls = not self.implicit_tls and (asked or self.user is not None)
 
-    def send(self, message: EmailMessage) -> str:
+    def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
         client: smtplib.SMTP
         if self.implicit_tls:
             client = smtplib.SMTP_SSL(self.host, self.port, timeout=SMTP_TIMEOUT_S, context=context)
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_S)
-        with client:
+        try:
             if self.starttls:
                 client.starttls(context=context)
             if self.user is not None:
                 client.login(self.user, self.password or "")
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def send(self, message: EmailMessage) -> str:
+        with self._connect() as client:
             client.send_message(message)
         return str(message["Message-ID"])
+
+    def send_many(self, messages: Sequence[EmailMessage]) -> list[Delivery]:
+        try:
+            client = self._connect()
+        except (OSError, smtplib.SMTPException) as exc:
+            # No message was handed over: every claim can be released for the next run.
+            return [Delivery(NOT_SENT, error=repr(exc)) for _ in messages]
+        deliveries: list[Delivery] = []
+        with client:
+            for position, message in enumerate(messages):
+                try:
+                    client.send_message(message)
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
+                    deliveries.append(Delivery(FAILED, error=repr(exc)))  # refused, not lost
+                except (OSError, smtplib.SMTPException) as exc:
+                    # The connection broke mid-message: it may have gone out. The rest did not.
+                    deliveries.append(Delivery(FAILED, error=repr(exc)))
+                    rest = messages[position + 1 :]
+                    deliveries.extend(Delivery(NOT_SENT, error=repr(exc)) for _ in rest)
+                    break
+                else:
+                    deliveries.append(Delivery(SENT, message_id=str(message["Message-ID"])))
+        return deliveries
 
 
 class OutboxMailer:
@@ -90,6 +138,15 @@ class OutboxMailer:
             Path(tmp).unlink(missing_ok=True)
             raise
         return message_id
+
+    def send_many(self, messages: Sequence[EmailMessage]) -> list[Delivery]:
+        deliveries: list[Delivery] = []
+        for message in messages:
+            try:
+                deliveries.append(Delivery(SENT, message_id=self.send(message)))
+            except OSError as exc:  # the file was not written: nothing went anywhere
+                deliveries.append(Delivery(NOT_SENT, error=repr(exc)))
+        return deliveries
 
 
 def open_mailer(settings: Settings) -> Mailer:

@@ -12,7 +12,6 @@ is never retried once the message may have left: at most one email.
 from __future__ import annotations
 
 import logging
-import smtplib
 import time
 import uuid
 from collections import defaultdict
@@ -25,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.database import Database
-from core.mail import Mailer, build_weekly_email
+from core.mail import NOT_SENT, SENT, Mailer, build_weekly_email
 from core.metrics.weekly import compute_week, report_inputs, summary_json
 from core.report_links import report_link
 from core.reports import render
@@ -57,14 +56,6 @@ _MARK_REPORTED = text(
     "WHERE week = :week AND account_id = ANY(:ids)"
 )
 _DONE = text("DELETE FROM week_tasks WHERE week = :week AND account_id = ANY(:ids)")
-_CLAIM_EMAIL = text(
-    """
-    INSERT INTO weekly_emails (account_id, week, status)
-    SELECT id, :week, 'sending' FROM accounts WHERE id = :account_id AND weekly_email
-    ON CONFLICT (account_id, week) DO NOTHING
-    RETURNING account_id
-    """
-)
 
 
 @dataclass
@@ -84,6 +75,7 @@ class RunStats:
     summaries: int = 0
     reports: int = 0
     emails: int = 0
+    unsent: list[_Email] = field(default_factory=list)  # certainly not sent: retried next pass
     email_failures: int = 0
     started: float = field(default_factory=time.monotonic)
 
@@ -106,6 +98,8 @@ class _Email:
     to: str
     summary: dict[str, Any]
     inputs: dict[str, Any]
+    chart: bytes
+    reason: str  # of the task, so an unsent email is queued again the same way
 
 
 def weekly_pass(pipeline: Pipeline, *, batch_size: int = 200) -> RunStats:
@@ -128,10 +122,12 @@ def process_tasks(
         if batch is None:
             break
         done, emails = batch
-        for email in emails:
-            _send_once(pipeline, email, stats)
+        if emails:
+            _send_batch(pipeline, emails, stats)
         if on_batch is not None:
             on_batch(done)
+    if stats.unsent:
+        _release_for_next_pass(pipeline, stats.unsent)
     # Once per week and run, not per batch: it aggregates every account's summary.
     for week in sorted(stats.weeks):
         with pipeline.database.session() as db:
@@ -175,11 +171,20 @@ def _process_batch(
                         "application/json",
                     )
                 )
-                html = render.render_html(summary, account_inputs, task.timezone)
+                chart = render.chart_png(account_inputs)  # drawn once: page and email
+                html = render.render_html(summary, account_inputs, task.timezone, chart)
                 objects.append((html_key, html.encode(), "text/html; charset=utf-8"))
                 if _email_due(task):
                     emails.append(
-                        _Email(task.account_id, week, task.email, summary, account_inputs)
+                        _Email(
+                            task.account_id,
+                            week,
+                            task.email,
+                            summary,
+                            account_inputs,
+                            chart,
+                            task.reason,
+                        )
                     )
             _put_all(pipeline.store, objects)
             db.execute(_MARK_REPORTED, {"week": week, "ids": ids})
@@ -248,68 +253,111 @@ def _num(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _send_once(pipeline: Pipeline, email: _Email, stats: RunStats) -> None:
-    with pipeline.database.session() as db:
-        claimed = db.execute(
-            _CLAIM_EMAIL, {"account_id": email.account_id, "week": email.week}
-        ).first()
-        secret = secret_key(db, pipeline.settings)
-    if claimed is None:
-        return  # sent (or being sent) by an earlier run, or the person opted out meanwhile
-    base = pipeline.settings.public_base_url
-    label = format_week(email.week)
-    message = build_weekly_email(
-        to=email.to,
-        mail_from=pipeline.settings.mail_from,
-        summary=email.summary,
-        inputs=email.inputs,
-        report_url=report_link(base, secret, email.account_id, label),
-        unsubscribe_url=f"{base}/v1/unsubscribe?token={sign_unsubscribe(secret, email.account_id)}",
-        chart=render.chart_png(email.inputs),
-    )
-    try:
-        message_id = pipeline.mailer.send(message)
-    except (ConnectionRefusedError, smtplib.SMTPConnectError) as exc:
-        # Nothing left this machine: release the claim so the next run tries again.
-        log.warning("SMTP unreachable for %s %s: %s; will retry", email.account_id, label, exc)
-        _finish_email(pipeline, email, "release", None, str(exc))
-        stats.email_failures += 1
-        return
-    except Exception as exc:
-        # The message may have gone out: never resend; an operator looks at 'failed' rows.
-        log.error("weekly email %s %s failed, not retried: %s", email.account_id, label, exc)
-        _finish_email(pipeline, email, "failed", None, str(exc))
-        stats.email_failures += 1
-        return
-    _finish_email(pipeline, email, "sent", message_id, None)
-    stats.emails += 1
+_CLAIM_EMAILS = text(
+    """
+    INSERT INTO weekly_emails (account_id, week, status)
+    SELECT a.id, c.week, 'sending'
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[])) AS c(account_id, week)
+    JOIN accounts a ON a.id = c.account_id AND a.weekly_email
+    ON CONFLICT (account_id, week) DO NOTHING
+    RETURNING account_id, week
+    """
+)
+_MARK_EMAILS = text(
+    """
+    UPDATE weekly_emails e
+    SET status = d.status, message_id = d.message_id, error = left(d.error, 500),
+        sent_at = CASE WHEN d.status = 'sent' THEN now() END
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[]), CAST(:statuses AS text[]),
+                CAST(:message_ids AS text[]), CAST(:errors AS text[]))
+         AS d(account_id, week, status, message_id, error)
+    WHERE e.account_id = d.account_id AND e.week = d.week
+    """
+)
+_RELEASE_EMAILS = text(
+    """
+    DELETE FROM weekly_emails e
+    USING unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[])) AS d(account_id, week)
+    WHERE e.account_id = d.account_id AND e.week = d.week AND e.status = 'sending'
+    """
+)
+# The week's task was done; queue it again so the next pass mails it (and only it).
+_REQUEUE = text(
+    """
+    INSERT INTO week_tasks (account_id, week, reason)
+    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[]), CAST(:reasons AS text[]))
+    ON CONFLICT (account_id, week) DO NOTHING
+    """
+)
 
 
-def _finish_email(
-    pipeline: Pipeline, email: _Email, status: str, message_id: str | None, error: str | None
-) -> None:
-    params = {"account_id": email.account_id, "week": email.week}
+def _release_for_next_pass(pipeline: Pipeline, unsent: list[_Email]) -> None:
+    """Emails that never left: drop their claims and queue their weeks for the next pass
+    (not this one, which would retry a server that is down in a loop)."""
+    keys = {"ids": [e.account_id for e in unsent], "weeks": [e.week for e in unsent]}
     with pipeline.database.session() as db:
-        if status == "release":
-            db.execute(
-                text("DELETE FROM weekly_emails WHERE account_id = :account_id AND week = :week"),
-                params,
-            )
-            return
-        db.execute(
-            text(
-                """UPDATE weekly_emails SET status = :status, message_id = :message_id,
-                          error = :error, sent_at = CASE WHEN :sent THEN now() END
-                   WHERE account_id = :account_id AND week = :week"""
-            ),
-            {
-                **params,
-                "status": status,
-                "sent": status == "sent",
-                "message_id": message_id,
-                "error": (error or "")[:500] or None,
-            },
+        db.execute(_RELEASE_EMAILS, keys)
+        db.execute(_REQUEUE, {**keys, "reasons": [e.reason for e in unsent]})
+
+
+def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> None:
+    """Claim (committed), send over one connection, record: never two emails per week.
+
+    A claim whose message may have left is never released; one whose message
+    certainly did not leave (the server was unreachable) is, for the next run.
+    """
+    with pipeline.database.session() as db:
+        rows = db.execute(
+            _CLAIM_EMAILS,
+            {"ids": [e.account_id for e in emails], "weeks": [e.week for e in emails]},
         )
+        claimed = {(row.account_id, row.week) for row in rows}
+        secret = secret_key(db, pipeline.settings)
+    due = [e for e in emails if (e.account_id, e.week) in claimed]
+    if not due:
+        return  # sent (or being sent) by an earlier run, or the people opted out meanwhile
+    base = pipeline.settings.public_base_url
+    messages = [
+        build_weekly_email(
+            to=email.to,
+            mail_from=pipeline.settings.mail_from,
+            summary=email.summary,
+            inputs=email.inputs,
+            report_url=report_link(base, secret, email.account_id, format_week(email.week)),
+            unsubscribe_url=(
+                f"{base}/v1/unsubscribe?token={sign_unsubscribe(secret, email.account_id)}"
+            ),
+            chart=email.chart,
+        )
+        for email in due
+    ]
+    deliveries = pipeline.mailer.send_many(messages)
+    recorded = [(e, d) for e, d in zip(due, deliveries, strict=True) if d.outcome != NOT_SENT]
+    with pipeline.database.session() as db:
+        if recorded:
+            db.execute(
+                _MARK_EMAILS,
+                {
+                    "ids": [e.account_id for e, _ in recorded],
+                    "weeks": [e.week for e, _ in recorded],
+                    "statuses": [d.outcome for _, d in recorded],
+                    "message_ids": [d.message_id for _, d in recorded],
+                    "errors": [d.error for _, d in recorded],
+                },
+            )
+    stats.unsent.extend(e for e, d in zip(due, deliveries, strict=True) if d.outcome == NOT_SENT)
+    for email, delivery in zip(due, deliveries, strict=True):
+        if delivery.outcome == SENT:
+            stats.emails += 1
+        else:
+            stats.email_failures += 1
+            log.warning(
+                "weekly email %s %s %s: %s",
+                email.account_id,
+                format_week(email.week),
+                "not sent, will retry" if delivery.outcome == NOT_SENT else "failed, not retried",
+                delivery.error,
+            )
 
 
 def stuck_email_claims(db: Session) -> int:

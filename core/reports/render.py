@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from html import escape
@@ -17,6 +18,7 @@ import orjson
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from PIL import Image
 
 MIN_CELL_SESSIONS = 3  # smaller region x tool cells are too few to read anything into
 NOT_MEDICAL_ADVICE = (
@@ -145,43 +147,86 @@ def findings(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
+class _ChartCanvas:
+    """A drawn chart frame (axes, ticks, legend) whose data artists are redrawn per account.
+
+    Drawing a whole matplotlib figure costs ~50 ms, which at one chart per person
+    would dominate the weekly run; restoring the saved background and drawing
+    seven bars and two lines onto it (matplotlib's blitting) costs about a tenth.
+    """
+
+    def __init__(self, labels: tuple[str, ...], sessions_top: int) -> None:
+        width, height = CHART_SIZE_PX
+        self.figure = Figure(figsize=(width / 100, height / 100), dpi=100)
+        self.canvas = FigureCanvasAgg(self.figure)
+        # Fixed margins instead of tight_layout(), which costs a third of the drawing time.
+        self.figure.subplots_adjust(left=0.08, right=0.91, bottom=0.12, top=0.86)
+        x = list(range(len(labels)))
+        self.counts_axis = self.figure.add_subplot()
+        self.bars = self.counts_axis.bar(x, [0] * len(x), color="#d9e6f2", label="sessions")
+        self.counts_axis.set_ylabel("sessions")
+        self.counts_axis.set_ylim(0, sessions_top)
+        self.counts_axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+        self.counts_axis.set_xticks(x, labels)
+        self.counts_axis.set_xlim(-0.6, len(x) - 0.4)
+        self.pain_axis = self.counts_axis.twinx()
+        self.lines = {
+            field: self.pain_axis.plot(
+                [], [], marker=marker, markersize=size, color=color, label=name
+            )[0]
+            for field, color, marker, size, name in (
+                ("mean_pain_before", "#c0392b", "o", 9, "pain before"),
+                ("mean_pain_after", "#27ae60", "s", 6, "pain after"),
+            )
+        }
+        self.pain_axis.set_ylim(0, 10)
+        self.pain_axis.set_ylabel("pain (0-10)")
+        # Above the plot, so the redrawn data never covers it.
+        self.pain_axis.legend(
+            handles=[self.bars, *self.lines.values()],
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            ncol=3,
+            fontsize="small",
+            frameon=False,
+        )
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.figure.bbox)
+
+    def render(self, days: list[dict[str, Any]]) -> bytes:
+        self.canvas.restore_region(self.background)
+        for bar, day in zip(self.bars, days, strict=True):
+            bar.set_height(day["sessions"])
+            self.counts_axis.draw_artist(bar)
+        for field, line in self.lines.items():
+            # Only days with sessions: a line through empty days would invent values.
+            points = [(i, d[field]) for i, d in enumerate(days) if d[field] is not None]
+            line.set_data([p[0] for p in points], [p[1] for p in points])
+            self.pain_axis.draw_artist(line)
+        width, height = CHART_SIZE_PX
+        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba())
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="png", compress_level=3)
+        return buffer.getvalue()
+
+
+_canvases = threading.local()  # matplotlib figures must not be shared between threads
+
+
 def chart_png(inputs: dict[str, Any]) -> bytes:
     """Sessions per day (bars) with mean pain before and after (lines), 0-10 scale."""
     days = inputs["days"]
-    labels = [date.fromisoformat(d["date"]).strftime("%a %d") for d in days]
-    x = list(range(len(days)))
-    width, height = CHART_SIZE_PX
-    figure = Figure(figsize=(width / 100, height / 100), dpi=100)
-    FigureCanvasAgg(figure)
-    # Fixed margins instead of tight_layout(), which costs a third of the drawing time.
-    figure.subplots_adjust(left=0.08, right=0.91, bottom=0.12, top=0.95)
-    counts_axis = figure.add_subplot()
-    counts_axis.bar(x, [d["sessions"] for d in days], color="#d9e6f2", label="sessions")
-    counts_axis.set_ylabel("sessions")
-    counts_axis.set_ylim(0, max([3, *(d["sessions"] for d in days)]) + 1)
-    counts_axis.yaxis.set_major_locator(MaxNLocator(integer=True))
-    counts_axis.set_xticks(x, labels)
-    pain_axis = counts_axis.twinx()
-    for field, color, marker, size, name in (
-        ("mean_pain_before", "#c0392b", "o", 9, "pain before"),
-        ("mean_pain_after", "#27ae60", "s", 6, "pain after"),
-    ):
-        # Only days with sessions: a line through empty days would invent values.
-        points = [(i, d[field]) for i, d in enumerate(days) if d[field] is not None]
-        pain_axis.plot(
-            [p[0] for p in points],
-            [p[1] for p in points],
-            marker=marker,
-            markersize=size,
-            color=color,
-            label=name,
-        )
-    pain_axis.set_ylim(0, 10)
-    pain_axis.set_ylabel("pain (0-10)")
-    pain_axis.legend(loc="upper right", fontsize="small", frameon=False)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    labels = tuple(date.fromisoformat(d["date"]).strftime("%a %d") for d in days)
+    sessions_top = max([3, *(d["sessions"] for d in days)]) + 1
+    cache: dict[tuple[tuple[str, ...], int], _ChartCanvas] = _canvases.__dict__.setdefault(
+        "by_frame", {}
+    )
+    canvas = cache.get((labels, sessions_top))
+    if canvas is None:
+        if len(cache) >= 16:  # a run moves week by week: keep only recent frames
+            cache.clear()
+        canvas = cache[(labels, sessions_top)] = _ChartCanvas(labels, sessions_top)
+    return canvas.render(days)
 
 
 _CSS = """
@@ -267,9 +312,12 @@ def _baseline_table(inputs: dict[str, Any]) -> str:
     )
 
 
-def render_html(summary: dict[str, Any], inputs: dict[str, Any], timezone: str) -> str:
+def render_html(
+    summary: dict[str, Any], inputs: dict[str, Any], timezone: str, chart: bytes | None = None
+) -> str:
+    """The report page; `chart` is chart_png(inputs) when the caller already drew it."""
     week = escape(summary["week"])
-    chart = base64.b64encode(chart_png(inputs)).decode("ascii")
+    chart_b64 = base64.b64encode(chart or chart_png(inputs)).decode("ascii")
     width, height = CHART_SIZE_PX
     lines = "".join(f"<li>{escape(line)}</li>" for line in findings(summary))
     return (
@@ -282,7 +330,7 @@ def render_html(summary: dict[str, Any], inputs: dict[str, Any], timezone: str) 
         f'<div class="figures">{_figures(summary)}</div>'
         f'<h2>What stands out</h2><ul id="findings">{lines}</ul>'
         "<h2>Day by day</h2>"
-        f'<div id="chart"><img src="data:image/png;base64,{chart}" width="{width}" '
+        f'<div id="chart"><img src="data:image/png;base64,{chart_b64}" width="{width}" '
         f'height="{height}" alt="{escape(CHART_ALT)}"></div>'
         f"<h2>Relief by region and tool</h2>{_cells_table(inputs)}"
         f"<h2>Pain before sessions, last 8 weeks</h2>{_baseline_table(inputs)}"

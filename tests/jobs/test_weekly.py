@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError
 from sqlalchemy import text
 
 from core.database import Database
+from core.mail import SmtpMailer
 from core.reports.store import S3ReportStore
 from core.services.session_writes import delete_session
 from core.services.week_tasks import enqueue_weeks
@@ -246,4 +247,25 @@ def test_a_failing_store_leaves_the_work_for_the_next_run(
 
     weekly_pass(pipeline)
     assert _summary_rows(database, person.id)[week].reported_version == 1
+    assert len(inbox.messages) == 1
+
+
+def test_an_unreachable_smtp_server_leaves_the_email_for_the_next_run(
+    pipeline: Pipeline, database: Database, inbox: Inbox
+) -> None:
+    week = latest_final_week()
+    person = make_person(database)
+    log_sessions(database, person, week, 2)
+
+    down = Pipeline(
+        database, pipeline.settings, pipeline.store, SmtpMailer(f"smtp://127.0.0.1:{free_port()}")
+    )
+    stats = weekly_pass(down)
+    assert stats.emails == 0 and stats.email_failures == 1
+    assert _count(database, "SELECT count(*) FROM weekly_emails") == 0  # claim released
+
+    weekly_pass(pipeline)
+    assert [m["To"] for m in inbox.messages] == [person.email]
+    assert _count(database, "SELECT count(*) FROM weekly_emails WHERE status = 'sent'") == 1
+    weekly_pass(pipeline)
     assert len(inbox.messages) == 1

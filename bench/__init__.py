@@ -1,0 +1,1 @@
+"""Benchmarks that print ratios against limits measured in the same run."""
