@@ -128,11 +128,10 @@ def seed(database: Database, accounts: int, sessions: int, first_monday: date) -
                            (ARRAY['massage_ball','foam_roller','quadballer','hands',
                                   'therapist','other'])[1 + (random() * 5)::int],
                            NULL, p, greatest(0, p - (random() * 4)::int), NULL, t, false, k
-                    FROM unnest(CAST(:ids AS uuid[])) AS a,
-                         generate_series(1, :per) AS k,
-                         LATERAL (SELECT CAST(:start AS timestamptz)
-                                         + random() * interval '56 days' AS t,
-                                         2 + (random() * 7)::int AS p) r
+                    FROM (SELECT a, k, 2 + (random() * 7)::int AS p,
+                                 CAST(:start AS timestamptz) + random() * interval '56 days' AS t
+                          FROM unnest(CAST(:ids AS uuid[])) AS a,
+                               generate_series(1, :per) AS k) r
                     """
                 ),
                 {"ids": ids[start : start + chunk], "per": per_account, "start": first_monday},
