@@ -92,7 +92,8 @@ _RESPONSE_NAMES = {
 
 def json_response(payload: Any, status: int = 200) -> Response:
     """Serialise with orjson: the hot paths (push, pull) skip marshmallow's dump."""
-    return Response(orjson.dumps(payload), status=status, mimetype="application/json")
+    body = orjson.dumps(payload, option=orjson.OPT_UTC_Z)  # UTC times end in "Z", as before
+    return Response(body, status=status, mimetype="application/json")
 
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
