@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install install-test clean
+.PHONY: demo test lint bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ test: lint
 	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$status
+
+## Benchmarks (minutes; not part of CI): each prints ratios against its limit.
+bench: install-test
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.pull
+	$(BIN)/python -m bench.weekly
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache
