@@ -100,6 +100,11 @@ def weekly(first: str, last: str | None, account: uuid.UUID | None, send_email: 
     database = Database.from_settings(settings)
     with database.session() as db:
         queued = enqueue_weeks(db, weeks, account, send_email=send_email)
+    if queued == 0:
+        raise click.ClickException(
+            "nothing to do: no account has a final week in that range"
+            + (" (is the account id right?)" if account else "")
+        )
     pipeline = build_pipeline(database, settings)
     with click.progressbar(
         length=queued, label="summarising", file=sys.stderr, show_pos=True

@@ -51,14 +51,19 @@ def enqueue_final_weeks(db: Session) -> int:
 def enqueue_weeks(
     db: Session, weeks: Iterable[date], account_id: uuid.UUID | None, *, send_email: bool
 ) -> int:
-    """Queue a one-off recompute; emails only when asked (a backfill must not mail people)."""
+    """Queue a one-off recompute; emails only when asked (a backfill must not mail people).
+
+    Weeks not yet final in an account's zone are skipped: summarised early, they would
+    look done and the clock would never summarise them once final.
+    """
     reason = MANUAL_EMAIL if send_email else MANUAL
     result = db.execute(
         text(
-            """
+            f"""
             INSERT INTO week_tasks (account_id, week, reason)
             SELECT a.id, w, :reason FROM accounts a, unnest(CAST(:weeks AS date[])) AS w
             WHERE (CAST(:account_id AS uuid) IS NULL OR a.id = :account_id)
+              AND w <= {LATEST_FINAL_WEEK}
             ON CONFLICT (account_id, week) DO UPDATE SET reason = EXCLUDED.reason
             """
         ),
