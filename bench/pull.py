@@ -63,7 +63,7 @@ def main() -> None:
         started = time.perf_counter()
         while True:
             params = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
-            page = http.get(f"{base}/v1/sync/pull", params=params).json()
+            page = orjson.loads(http.get(f"{base}/v1/sync/pull", params=params).content)
             pulled += len(page["changes"])
             cursor = page["cursor"]
             if not page["has_more"]:

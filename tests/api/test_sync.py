@@ -168,3 +168,33 @@ def test_cursor_past_tombstone_retention_is_gone(client: FlaskClient, db) -> Non
     assert gone.get_json()["code"] == "gone"
     full = client.get("/v1/sync/pull", headers=user["headers"])
     assert full.status_code == 200 and full.get_json()["changes"] == []
+
+
+def test_a_pulled_session_reads_exactly_like_the_session_itself(client: FlaskClient) -> None:
+    """Pull pages are serialised by PostgreSQL, single reads by Python: same bytes."""
+    user = register(client)
+    bodies = [
+        session_body(started_at="2026-11-20T07:30:00+00:00"),
+        session_body(started_at="2026-11-20T07:30:00.25+05:30", note='quotes " and \\ and ü'),
+        session_body(
+            started_at="2026-11-19T23:59:59.000001-03:00",
+            client_updated_at="2026-11-20T03:00:00.5Z",
+            side=None,
+            note=None,
+        ),
+    ]
+    client.post("/v1/sync/push", json={"sessions": bodies}, headers=user["headers"])
+    deleted = bodies[0]["id"]
+    client.delete(f"/v1/sessions/{deleted}", headers=user["headers"])
+    pulled = client.get("/v1/sync/pull", headers=user["headers"]).get_json()["changes"]
+    assert len(pulled) == 3
+    for change in pulled:
+        if change["id"] == deleted:
+            assert change["deleted"] is True
+            continue
+        single = client.get(f"/v1/sessions/{change['id']}", headers=user["headers"]).get_json()
+        assert change == single
+    assert {c["started_at"] for c in pulled} >= {
+        "2026-11-20T07:30:00.250000+05:30",
+        "2026-11-19T23:59:59.000001-03:00",
+    }
