@@ -9,7 +9,7 @@ import smtplib
 import ssl
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -29,8 +29,11 @@ _POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 # What became of one message of a batch. NOT_SENT is certain (nothing reached the
-# server), so the claim may be released; FAILED may have gone out, so it never is.
-SENT, FAILED, NOT_SENT = "sent", "failed", "not_sent"
+# server), so it may be tried again; FAILED may have gone out, so it never is;
+# SKIPPED was not claimed (another run has it).
+SENT, FAILED, NOT_SENT, SKIPPED = "sent", "failed", "not_sent", "skipped"
+# Called right before each send; False skips the message (see jobs/weekly.py's claims).
+Claim = Callable[[int], bool]
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,9 @@ class Mailer(Protocol):
         """Hand the message over; return its Message-ID."""
         ...
 
-    def send_many(self, messages: Sequence[EmailMessage]) -> list[Delivery]:
+    def send_many(
+        self, messages: Sequence[EmailMessage], claim: Claim | None = None
+    ) -> list[Delivery]:
         """Hand over a batch (one connection); one Delivery per message, in order."""
         ...
 
@@ -93,7 +98,9 @@ class SmtpMailer:
             client.send_message(message)
         return str(message["Message-ID"])
 
-    def send_many(self, messages: Sequence[EmailMessage]) -> list[Delivery]:
+    def send_many(
+        self, messages: Sequence[EmailMessage], claim: Claim | None = None
+    ) -> list[Delivery]:
         try:
             client = self._connect()
         except (OSError, smtplib.SMTPException) as exc:
@@ -102,6 +109,9 @@ class SmtpMailer:
         deliveries: list[Delivery] = []
         with client:
             for position, message in enumerate(messages):
+                if claim is not None and not claim(position):
+                    deliveries.append(Delivery(SKIPPED))
+                    continue
                 try:
                     client.send_message(message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
@@ -139,13 +149,18 @@ class OutboxMailer:
             raise
         return message_id
 
-    def send_many(self, messages: Sequence[EmailMessage]) -> list[Delivery]:
+    def send_many(
+        self, messages: Sequence[EmailMessage], claim: Claim | None = None
+    ) -> list[Delivery]:
         deliveries: list[Delivery] = []
-        for message in messages:
+        for position, message in enumerate(messages):
+            if claim is not None and not claim(position):
+                deliveries.append(Delivery(SKIPPED))
+                continue
             try:
                 deliveries.append(Delivery(SENT, message_id=self.send(message)))
-            except OSError as exc:  # the file was not written: nothing went anywhere
-                deliveries.append(Delivery(NOT_SENT, error=repr(exc)))
+            except OSError as exc:  # claimed but not written: an operator looks (never twice)
+                deliveries.append(Delivery(FAILED, error=repr(exc)))
         return deliveries
 
 

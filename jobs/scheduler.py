@@ -16,7 +16,7 @@ from core.mail import open_mailer
 from core.reports.store import open_store
 from core.settings import Settings
 from jobs.maintenance import purge_old_tombstones
-from jobs.weekly import Pipeline, weekly_pass
+from jobs.weekly import Pipeline, RunStats, weekly_pass
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +28,16 @@ def build_pipeline(database: Database, settings: Settings) -> Pipeline:
     return Pipeline(database, settings, open_store(settings), open_mailer(settings))
 
 
-def run_clock(database: Database, settings: Settings, *, once: bool = False) -> None:
+def run_clock(database: Database, settings: Settings, *, once: bool = False) -> int:
+    """Run the scheduler forever, or one pass (`once`): then 1 if work failed, else 0."""
     pipeline = build_pipeline(database, settings)
     jobs: list[tuple[Callable[[], object], dict[str, int]]] = [
         (lambda: weekly_pass(pipeline), {"minutes": WEEKLY_EVERY_MINUTES}),
         (lambda: purge_old_tombstones(database, settings), {"hours": PURGE_EVERY_HOURS}),
     ]
     if once:
-        for job, _interval in jobs:
-            job()
-        return
+        results = [job() for job, _interval in jobs]
+        return 1 if any(isinstance(r, RunStats) and r.failed_batches for r in results) else 0
     scheduler = BlockingScheduler(timezone="UTC")
     for job, interval in jobs:
         # coalesce + max_instances=1: a slow pass is never stacked on itself in one process
@@ -46,3 +46,4 @@ def run_clock(database: Database, settings: Settings, *, once: bool = False) -> 
     for job, _interval in jobs:
         job()  # do not wait a full interval after a (re)start
     scheduler.start()
+    return 0

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.database import Database
-from core.mail import NOT_SENT, SENT, Mailer, build_weekly_email
+from core.mail import FAILED, NOT_SENT, SENT, SKIPPED, Mailer, build_weekly_email
 from core.metrics.weekly import compute_week, report_inputs, summary_json
 from core.report_links import report_link
 from core.reports import render
@@ -77,6 +77,7 @@ class RunStats:
     emails: int = 0
     unsent: list[_Email] = field(default_factory=list)  # certainly not sent: retried next pass
     email_failures: int = 0
+    failed_batches: int = 0
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -88,6 +89,7 @@ class RunStats:
             f"{len(self.accounts)} accounts, {self.summaries} summaries, {self.reports} report "
             f"objects written, {self.emails} emails sent ({self.email_failures} failed), "
             f"{self.seconds:.1f} s"
+            + ("; a batch failed and stays queued" if self.failed_batches else "")
         )
 
 
@@ -118,7 +120,13 @@ def process_tasks(
 ) -> RunStats:
     stats = RunStats()
     while True:
-        batch = _process_batch(pipeline, batch_size, stats)
+        try:
+            batch = _process_batch(pipeline, batch_size, stats)
+        except Exception as exc:  # S3 or the database down past their retries, or a bug
+            # The batch rolled back and its tasks stay queued: the next pass resumes there.
+            log.error("weekly batch failed, its tasks stay queued for the next pass: %r", exc)
+            stats.failed_batches += 1
+            break
         if batch is None:
             break
         done, emails = batch
@@ -253,14 +261,19 @@ def _num(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-_CLAIM_EMAILS = text(
+_ALREADY_CLAIMED = text(
+    """
+    SELECT e.account_id, e.week FROM weekly_emails e
+    JOIN unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[])) AS c(account_id, week)
+      ON e.account_id = c.account_id AND e.week = c.week
+    """
+)
+_CLAIM_EMAIL = text(
     """
     INSERT INTO weekly_emails (account_id, week, status)
-    SELECT a.id, c.week, 'sending'
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[])) AS c(account_id, week)
-    JOIN accounts a ON a.id = c.account_id AND a.weekly_email
+    SELECT id, :week, 'sending' FROM accounts WHERE id = :account_id AND weekly_email
     ON CONFLICT (account_id, week) DO NOTHING
-    RETURNING account_id, week
+    RETURNING account_id
     """
 )
 _MARK_EMAILS = text(
@@ -274,13 +287,6 @@ _MARK_EMAILS = text(
     WHERE e.account_id = d.account_id AND e.week = d.week
     """
 )
-_RELEASE_EMAILS = text(
-    """
-    DELETE FROM weekly_emails e
-    USING unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[])) AS d(account_id, week)
-    WHERE e.account_id = d.account_id AND e.week = d.week AND e.status = 'sending'
-    """
-)
 # The week's task was done; queue it again so the next pass mails it (and only it).
 _REQUEUE = text(
     """
@@ -292,30 +298,27 @@ _REQUEUE = text(
 
 
 def _release_for_next_pass(pipeline: Pipeline, unsent: list[_Email]) -> None:
-    """Emails that never left: drop their claims and queue their weeks for the next pass
-    (not this one, which would retry a server that is down in a loop)."""
+    """Emails that were never claimed nor sent (SMTP unreachable): queue their weeks for the
+    next pass (not this one, which would retry a server that is down in a loop)."""
     keys = {"ids": [e.account_id for e in unsent], "weeks": [e.week for e in unsent]}
     with pipeline.database.session() as db:
-        db.execute(_RELEASE_EMAILS, keys)
         db.execute(_REQUEUE, {**keys, "reasons": [e.reason for e in unsent]})
 
 
 def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> None:
-    """Claim (committed), send over one connection, record: never two emails per week.
+    """Send over one connection, claiming each email (committed) right before its send.
 
-    A claim whose message may have left is never released; one whose message
-    certainly did not leave (the server was unreachable) is, for the next run.
+    Never two emails per (account, week): a claim whose message may have left is never
+    released. A crash loses at most the one message in flight; the unclaimed rest go
+    out on the next pass.
     """
     with pipeline.database.session() as db:
-        rows = db.execute(
-            _CLAIM_EMAILS,
-            {"ids": [e.account_id for e in emails], "weeks": [e.week for e in emails]},
-        )
-        claimed = {(row.account_id, row.week) for row in rows}
+        keys = {"ids": [e.account_id for e in emails], "weeks": [e.week for e in emails]}
+        done = {(row.account_id, row.week) for row in db.execute(_ALREADY_CLAIMED, keys)}
         secret = secret_key(db, pipeline.settings)
-    due = [e for e in emails if (e.account_id, e.week) in claimed]
+    due = [e for e in emails if (e.account_id, e.week) not in done]
     if not due:
-        return  # sent (or being sent) by an earlier run, or the people opted out meanwhile
+        return  # sent (or being sent) by an earlier run
     base = pipeline.settings.public_base_url
     messages = [
         build_weekly_email(
@@ -331,8 +334,17 @@ def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> No
         )
         for email in due
     ]
-    deliveries = pipeline.mailer.send_many(messages)
-    recorded = [(e, d) for e, d in zip(due, deliveries, strict=True) if d.outcome != NOT_SENT]
+
+    def claim(position: int) -> bool:
+        email = due[position]
+        with pipeline.database.session() as db:
+            row = db.execute(
+                _CLAIM_EMAIL, {"account_id": email.account_id, "week": email.week}
+            ).first()
+        return row is not None  # None: another run has it, or the person opted out
+
+    deliveries = pipeline.mailer.send_many(messages, claim)
+    recorded = [(e, d) for e, d in zip(due, deliveries, strict=True) if d.outcome in (SENT, FAILED)]
     with pipeline.database.session() as db:
         if recorded:
             db.execute(
@@ -349,7 +361,7 @@ def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> No
     for email, delivery in zip(due, deliveries, strict=True):
         if delivery.outcome == SENT:
             stats.emails += 1
-        else:
+        elif delivery.outcome != SKIPPED:
             stats.email_failures += 1
             log.warning(
                 "weekly email %s %s %s: %s",

@@ -73,7 +73,7 @@ def clock(once: bool) -> None:
 
     logging.getLogger().setLevel(logging.INFO)  # a long-running process reports each pass
     settings = _settings_with_database()
-    run_clock(Database.from_settings(settings), settings, once=once)
+    sys.exit(run_clock(Database.from_settings(settings), settings, once=once))
 
 
 @main.command()
@@ -111,6 +111,8 @@ def weekly(first: str, last: str | None, account: uuid.UUID | None, send_email: 
     ) as bar:
         stats = process_tasks(pipeline, on_batch=bar.update)
     click.echo(stats.line())
+    if stats.failed_batches:
+        raise click.ClickException("some weeks were not done (see the log); run it again")
 
 
 @main.command()

@@ -72,3 +72,26 @@ def test_weeks_that_are_not_final_or_not_weeks_are_refused(
     assert bad.returncode != 0 and "2026-W60" in bad.stderr
     backwards = _weekly(env, "--week", "2026-W40", "--to", "2026-W30")
     assert backwards.returncode != 0
+
+
+def test_clock_once_with_s3_down_says_so_and_keeps_the_work(
+    database: Database, pipeline_settings: Settings, tmp_path: Path
+) -> None:
+    week = latest_final_week()
+    person = make_person(database)
+    log_sessions(database, person, week, 1)
+    env = {**_clock_env(pipeline_settings, tmp_path), "S3_ENDPOINT_URL": "http://127.0.0.1:9"}
+    run = subprocess.run(
+        [sys.executable, "-m", "knotlog.cli", "clock", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    assert "stays queued" in run.stderr and "Traceback" not in run.stderr
+    with database.session() as db:
+        pending = db.execute(
+            text("SELECT count(*) FROM week_tasks WHERE account_id = :a"), {"a": person.id}
+        ).scalar_one()
+    assert pending >= 1
