@@ -194,7 +194,7 @@ def _process_batch(
                             task.reason,
                         )
                     )
-            _put_all(pipeline.store, objects)
+            pipeline.store.put_many(objects)
             db.execute(_MARK_REPORTED, {"week": week, "ids": ids})
             db.execute(_DONE, {"week": week, "ids": ids})
             stats.weeks.add(week)
@@ -209,15 +209,6 @@ def _email_due(task: Any) -> bool:
         return False
     # The regular run mails only about the latest final week; a backfill only when asked.
     return bool(task.is_latest_final and task.reason != "manual") or task.reason == MANUAL_EMAIL
-
-
-def _put_all(store: ReportStore, objects: list[tuple[str, bytes, str]]) -> None:
-    put_many = getattr(store, "put_many", None)
-    if put_many is not None:
-        put_many(objects)
-        return
-    for key, body, content_type in objects:
-        store.put(key, body, content_type)
 
 
 def _write_cohort(db: Session, store: ReportStore, week: date) -> None:
