@@ -8,10 +8,12 @@ from typing import Any
 import yaml
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
+from marshmallow import fields
 from werkzeug.exceptions import HTTPException
 
 from api.errors import PROBLEM_JSON, http_exception_problem
 from api.resources.common import ProblemSchema
+from core import vocab
 
 API_DESCRIPTION = """\
 Sync API of knotlog, a log of trigger-point self-massage sessions.
@@ -22,8 +24,42 @@ Errors are RFC 9457 problem documents (`application/problem+json`) with per-fiel
 """
 
 
+# Closed vocabularies published as named schema components, so generated clients get
+# stable type names (Region, Tool...) instead of ones derived from where they appear.
+NAMED_ENUMS: dict[str, tuple[str, ...]] = {
+    "Region": vocab.REGIONS,
+    "Tool": vocab.TOOLS,
+    "Side": vocab.SIDES,
+    "PushStatus": vocab.PUSH_STATUSES,
+}
+_ENUM_BY_VALUES = {frozenset(values): name for name, values in NAMED_ENUMS.items()}
+_KEPT_KEYS = ("description", "example", "default", "readOnly", "writeOnly")
+
+
+def _named_enum(self: Any, field: fields.Field, ret: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """An apispec attribute function: a field limited to a named vocabulary becomes a $ref."""
+    values = frozenset(value for value in ret.get("enum", ()) if value is not None)
+    name = _ENUM_BY_VALUES.get(values)
+    if name is None:
+        return {}
+    kept = {key: ret[key] for key in _KEPT_KEYS if key in ret}
+    ref: dict[str, Any] = {"$ref": f"#/components/schemas/{name}"}
+    # OpenAPI 3.0 ignores siblings of $ref: nullable or described uses go through allOf.
+    named: dict[str, Any] = {"allOf": [ref], **kept} if kept or field.allow_none else ref
+    if field.allow_none:
+        named["nullable"] = True
+    ret.clear()
+    return named
+
+
 class KnotlogApi(Api):
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, *args: Any, **kwargs: Any) -> None:
+        super()._init_spec(*args, **kwargs)
+        for name, values in NAMED_ENUMS.items():
+            self.spec.components.schema(name, {"type": "string", "enum": list(values)})
+        self.ma_plugin.converter.add_attribute_function(_named_enum)
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         return http_exception_problem(error)

@@ -25,6 +25,7 @@ TOOLS: tuple[str, ...] = (
     "other",
 )
 SIDES: tuple[str, ...] = ("left", "right", "both")
+PUSH_STATUSES: tuple[str, ...] = ("created", "updated", "unchanged", "stale", "invalid")
 
 DURATION_MIN_S = 1
 DURATION_MAX_S = 14_400

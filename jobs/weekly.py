@@ -5,8 +5,10 @@ batch with FOR UPDATE SKIP LOCKED, so any number of clocks share the work; it
 computes the batch's summaries set-based, writes the report objects under
 deterministic keys and deletes the tasks in one transaction. A runner that dies
 mid-batch leaves its tasks to the next one, which rewrites the same keys.
-Emails are claimed in `weekly_emails` (committed) before the send, and a claim
-is never retried once the message may have left: at most one email.
+An email due is recorded as a 'pending' row of `weekly_emails` in the same
+transaction, so a crash after it cannot lose it: every run sends what is pending.
+Each is claimed ('pending' -> 'sending', committed) right before its send, and a
+claim is never retried once the message may have left: at most one email.
 """
 
 from __future__ import annotations
@@ -75,7 +77,6 @@ class RunStats:
     summaries: int = 0
     reports: int = 0
     emails: int = 0
-    unsent: list[_Email] = field(default_factory=list)  # certainly not sent: retried next pass
     email_failures: int = 0
     failed_batches: int = 0
     started: float = field(default_factory=time.monotonic)
@@ -101,7 +102,6 @@ class _Email:
     summary: dict[str, Any]
     inputs: dict[str, Any]
     chart: bytes
-    reason: str  # of the task, so an unsent email is queued again the same way
 
 
 def weekly_pass(pipeline: Pipeline, *, batch_size: int = 200) -> RunStats:
@@ -119,6 +119,8 @@ def process_tasks(
     on_batch: Callable[[int], None] | None = None,
 ) -> RunStats:
     stats = RunStats()
+    # Left by an earlier run (a crash after its batch, or SMTP down): sent first.
+    _send_pending_emails(pipeline, stats, batch_size)
     while True:
         try:
             batch = _process_batch(pipeline, batch_size, stats)
@@ -134,8 +136,6 @@ def process_tasks(
             _send_batch(pipeline, emails, stats)
         if on_batch is not None:
             on_batch(done)
-    if stats.unsent:
-        _release_for_next_pass(pipeline, stats.unsent)
     # Once per week and run, not per batch: it aggregates every account's summary.
     for week in sorted(stats.weeks):
         with pipeline.database.session() as db:
@@ -191,10 +191,12 @@ def _process_batch(
                             summary,
                             account_inputs,
                             chart,
-                            task.reason,
                         )
                     )
             pipeline.store.put_many(objects)
+            due = [e.account_id for e in emails if e.week == week]
+            if due:
+                db.execute(_EMAIL_DUE, {"week": week, "ids": due})
             db.execute(_MARK_REPORTED, {"week": week, "ids": ids})
             db.execute(_DONE, {"week": week, "ids": ids})
             stats.weeks.add(week)
@@ -252,19 +254,40 @@ def _num(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-_ALREADY_CLAIMED = text(
+_EMAIL_DUE = text(
+    """
+    INSERT INTO weekly_emails (account_id, week, status)
+    SELECT unnest(CAST(:ids AS uuid[])), :week, 'pending'
+    ON CONFLICT (account_id, week) DO NOTHING
+    """
+)
+_STILL_PENDING = text(
     """
     SELECT e.account_id, e.week FROM weekly_emails e
     JOIN unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[])) AS c(account_id, week)
       ON e.account_id = c.account_id AND e.week = c.week
+    WHERE e.status = 'pending'
     """
 )
+_LEFT_PENDING = text(
+    """
+    SELECT e.account_id, e.week, a.email, a.timezone FROM weekly_emails e
+    JOIN accounts a ON a.id = e.account_id
+    WHERE e.status = 'pending' AND (e.week, e.account_id) > (:after_week, :after_id)
+    ORDER BY e.week, e.account_id
+    LIMIT :limit
+    """
+)
+# Right before the send: only one runner turns a row from pending to sending. Someone
+# who turned the email off since is skipped.
 _CLAIM_EMAIL = text(
     """
-    INSERT INTO weekly_emails (account_id, week, status)
-    SELECT id, :week, 'sending' FROM accounts WHERE id = :account_id AND weekly_email
-    ON CONFLICT (account_id, week) DO NOTHING
-    RETURNING account_id
+    UPDATE weekly_emails e
+    SET status = CASE WHEN a.weekly_email THEN 'sending' ELSE 'skipped' END, claimed_at = now()
+    FROM accounts a
+    WHERE a.id = e.account_id AND e.account_id = :account_id AND e.week = :week
+      AND e.status = 'pending'
+    RETURNING e.status
     """
 )
 _MARK_EMAILS = text(
@@ -278,38 +301,58 @@ _MARK_EMAILS = text(
     WHERE e.account_id = d.account_id AND e.week = d.week
     """
 )
-# The week's task was done; queue it again so the next pass mails it (and only it).
-_REQUEUE = text(
-    """
-    INSERT INTO week_tasks (account_id, week, reason)
-    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[]), CAST(:reasons AS text[]))
-    ON CONFLICT (account_id, week) DO NOTHING
-    """
-)
 
 
-def _release_for_next_pass(pipeline: Pipeline, unsent: list[_Email]) -> None:
-    """Emails that were never claimed nor sent (SMTP unreachable): queue their weeks for the
-    next pass (not this one, which would retry a server that is down in a loop)."""
-    keys = {"ids": [e.account_id for e in unsent], "weeks": [e.week for e in unsent]}
-    with pipeline.database.session() as db:
-        db.execute(_REQUEUE, {**keys, "reasons": [e.reason for e in unsent]})
+def _send_pending_emails(pipeline: Pipeline, stats: RunStats, batch_size: int) -> None:
+    """Send the emails an earlier run recorded as due but did not send, rebuilt from the
+    stored summaries. Stops at the first batch SMTP refuses: the next pass tries again."""
+    after: tuple[date, uuid.UUID] = (date.min, uuid.UUID(int=0))
+    while True:
+        with pipeline.database.session() as db:
+            rows = db.execute(
+                _LEFT_PENDING,
+                {"after_week": after[0], "after_id": after[1], "limit": batch_size},
+            ).all()
+            if not rows:
+                return
+            after = (rows[-1].week, rows[-1].account_id)
+            emails: list[_Email] = []
+            for week in sorted({row.week for row in rows}):
+                ids = [row.account_id for row in rows if row.week == week]
+                summaries = {
+                    s.account_id: s for s in db.execute(_SUMMARIES, {"week": week, "ids": ids})
+                }
+                inputs = report_inputs(db, week, ids)
+                emails.extend(
+                    _Email(
+                        row.account_id,
+                        week,
+                        row.email,
+                        summary_json(summaries[row.account_id]),
+                        inputs[row.account_id],
+                        render.chart_png(inputs[row.account_id]),
+                    )
+                    for row in rows
+                    if row.week == week and row.account_id in summaries
+                )
+        if _send_batch(pipeline, emails, stats):
+            return
 
 
-def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> None:
-    """Send over one connection, claiming each email (committed) right before its send.
+def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> int:
+    """Send over one connection, claiming each email (committed) right before its send;
+    return how many SMTP certainly did not take (they stay pending for the next pass).
 
     Never two emails per (account, week): a claim whose message may have left is never
-    released. A crash loses at most the one message in flight; the unclaimed rest go
-    out on the next pass.
+    released. A crash loses at most the one message in flight.
     """
     with pipeline.database.session() as db:
         keys = {"ids": [e.account_id for e in emails], "weeks": [e.week for e in emails]}
-        done = {(row.account_id, row.week) for row in db.execute(_ALREADY_CLAIMED, keys)}
+        pending = {(row.account_id, row.week) for row in db.execute(_STILL_PENDING, keys)}
         secret = secret_key(db, pipeline.settings)
-    due = [e for e in emails if (e.account_id, e.week) not in done]
+    due = [e for e in emails if (e.account_id, e.week) in pending]
     if not due:
-        return  # sent (or being sent) by an earlier run
+        return 0  # sent (or being sent) by another run
     base = pipeline.settings.public_base_url
     messages = [
         build_weekly_email(
@@ -329,10 +372,10 @@ def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> No
     def claim(position: int) -> bool:
         email = due[position]
         with pipeline.database.session() as db:
-            row = db.execute(
+            status = db.execute(
                 _CLAIM_EMAIL, {"account_id": email.account_id, "week": email.week}
-            ).first()
-        return row is not None  # None: another run has it, or the person opted out
+            ).scalar()
+        return status == "sending"  # else another run has it, or the person opted out
 
     deliveries = pipeline.mailer.send_many(messages, claim)
     recorded = [(e, d) for e, d in zip(due, deliveries, strict=True) if d.outcome in (SENT, FAILED)]
@@ -348,19 +391,20 @@ def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> No
                     "errors": [d.error for _, d in recorded],
                 },
             )
-    stats.unsent.extend(e for e, d in zip(due, deliveries, strict=True) if d.outcome == NOT_SENT)
     for email, delivery in zip(due, deliveries, strict=True):
         if delivery.outcome == SENT:
             stats.emails += 1
         elif delivery.outcome != SKIPPED:
             stats.email_failures += 1
+            fate = "stays pending" if delivery.outcome == NOT_SENT else "failed, not retried"
             log.warning(
                 "weekly email %s %s %s: %s",
                 email.account_id,
                 format_week(email.week),
-                "not sent, will retry" if delivery.outcome == NOT_SENT else "failed, not retried",
+                fate,
                 delivery.error,
             )
+    return sum(1 for d in deliveries if d.outcome == NOT_SENT)
 
 
 def stuck_email_claims(db: Session) -> int:

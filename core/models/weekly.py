@@ -82,7 +82,8 @@ class WeekTask(Base):
 
 
 class WeeklyEmail(Base):
-    """At most one email per (account, week): the row is claimed before the send.
+    """At most one email per (account, week): recorded "pending" with the week's report,
+    claimed ("sending") right before the send, then "sent", "failed" or "skipped" (turned off).
 
     A row left in "sending" means a crash between claim and confirmation: the
     message may have gone out, so it is never retried (SMTP has no idempotency);
@@ -95,7 +96,7 @@ class WeeklyEmail(Base):
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
     week: Mapped[date] = mapped_column(Date, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))  # "sending" -> "sent" | "failed"
+    status: Mapped[str] = mapped_column(String(16))
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     message_id: Mapped[str | None] = mapped_column(String(255))

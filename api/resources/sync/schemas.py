@@ -6,8 +6,7 @@ from marshmallow import fields, validate
 
 from api.resources.common import BaseSchema
 from api.resources.sessions.schemas import SESSION_EXAMPLE, SessionInputSchema, SessionSchema
-
-PUSH_STATUSES = ("created", "updated", "unchanged", "stale", "invalid")
+from core import vocab
 
 
 class PushRequestSchema(BaseSchema):
@@ -32,7 +31,7 @@ class PushResultSchema(BaseSchema):
         },
     )
     status = fields.String(
-        required=True, validate=validate.OneOf(PUSH_STATUSES), metadata={"example": "created"}
+        required=True, validate=validate.OneOf(vocab.PUSH_STATUSES), metadata={"example": "created"}
     )
     errors = fields.Dict(
         keys=fields.String(),
