@@ -57,8 +57,10 @@ def scratch_database(tag: str) -> Iterator[str]:
 
 
 @contextmanager
-def web_process(database_url: str) -> Iterator[str]:
-    """The Procfile's `web` line, run as an operator would, on a free port."""
+def web_process(database_url: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The Procfile's `web` line, run as an operator would, on a free port.
+
+    `env` adds settings (REPORTS_URL, SECRET_KEY...) to this process's environment."""
     line = next(
         entry.split(":", 1)[1].strip()
         for entry in (ROOT / "Procfile").read_text().splitlines()
@@ -66,14 +68,15 @@ def web_process(database_url: str) -> Iterator[str]:
     )
     port = free_port()
     command = re.sub(r"\$\{PORT:-\d+\}|\$PORT", str(port), line)
-    env = {
+    process_env = {
         **os.environ,
+        **(env or {}),
         "DATABASE_URL": database_url,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     process = subprocess.Popen(
         ["bash", "-c", f"exec {command}"],
-        env=env,
+        env=process_env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

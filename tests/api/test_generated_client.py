@@ -7,49 +7,28 @@ so a change of the spec that breaks generated clients fails this test.
 from __future__ import annotations
 
 import importlib
-import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.clients.generate import PYTHON_PACKAGE as PACKAGE
+from tests.clients.generate import generate_python_client
 from tests.conftest import PASSWORD, unique_email
 from tests.factories import session_body
-
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = "knotlog_client"
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    out = tmp_path_factory.mktemp("generated") / PACKAGE
-    bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    subprocess.run(
-        [
-            str(bin_dir / "openapi-python-client"),
-            "generate",
-            "--path",
-            str(ROOT / "openapi.yaml"),
-            "--output-path",
-            str(out),
-            "--meta",
-            "none",
-        ],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
-    sys.path.insert(0, str(out.parent))
+    folder = generate_python_client(tmp_path_factory.mktemp("generated"))
+    sys.path.insert(0, str(folder))
     try:
         yield importlib.import_module(PACKAGE)
     finally:
-        sys.path.remove(str(out.parent))
+        sys.path.remove(str(folder))
         for name in [m for m in sys.modules if m.split(".")[0] == PACKAGE]:
             del sys.modules[name]
 

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from api import openapi_document
+from api.spec import NAMED_ENUMS
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text())
@@ -61,6 +62,33 @@ def test_operation_ids_are_unique_and_readable() -> None:
     ids = [op["operationId"] for _, _, op in OPERATIONS]
     assert len(ids) == len(set(ids))
     assert all(re.fullmatch(r"[a-z][A-Za-z]+", i) for i in ids), ids
+
+
+def _inline_enums(node: Any, where: str = "") -> list[tuple[str, frozenset[Any]]]:
+    """Every enum written in place (not a named component), with where it sits."""
+    found: list[tuple[str, frozenset[Any]]] = []
+    if isinstance(node, dict):
+        if "enum" in node:
+            found.append((where, frozenset(v for v in node["enum"] if v is not None)))
+        for key, value in node.items():
+            found += _inline_enums(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _inline_enums(value, f"{where}/{i}")
+    return found
+
+
+def test_vocabularies_are_named_schemas_so_generated_type_names_stay_put() -> None:
+    schemas = SPEC["components"]["schemas"]
+    named = {name: frozenset(schemas[name]["enum"]) for name in NAMED_ENUMS}
+    assert named == {name: frozenset(values) for name, values in NAMED_ENUMS.items()}
+    inline = [
+        (where, values)
+        for where, values in _inline_enums(SPEC)
+        if not where.startswith("/components/schemas/") or where.count("/") > 3
+    ]
+    # Wherever a region, tool, side or push status appears, it is a $ref to its name.
+    assert [w for w, values in inline if values in named.values()] == []
 
 
 @pytest.mark.parametrize(("method", "path", "operation"), OPERATIONS, ids=IDS)
