@@ -9,7 +9,7 @@ from typing import Any
 import flask_swagger_ui
 from flask import Flask, Response, send_from_directory
 
-from api import body_limit
+from api import body_limit, observability
 from api import db as request_db
 from api.errors import register_error_handlers
 from api.resources.accounts.routes import blp as accounts_blp
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     body_limit.init_app(app)
+    observability.init_app(app)
 
     @cache
     def published_spec() -> str:

@@ -30,6 +30,8 @@ class Settings:
     mail_from: str = "knotlog <weekly@knotlog.local>"
     public_base_url: str = "http://localhost:8000"
     redis_url: str | None = None
+    metrics_token: str | None = None
+    clock_metrics_port: int | None = None
     max_body_bytes: int = 8 * 1024 * 1024
     push_max_items: int = 500
     tombstone_retention_days: int = 90
@@ -50,6 +52,10 @@ class Settings:
             mail_from=env.get("MAIL_FROM") or cls.mail_from,
             public_base_url=(env.get("PUBLIC_BASE_URL") or cls.public_base_url).rstrip("/"),
             redis_url=env.get("REDIS_URL") or None,
+            metrics_token=env.get("METRICS_TOKEN") or None,
+            clock_metrics_port=(
+                _int(env, "CLOCK_METRICS_PORT", 0) if env.get("CLOCK_METRICS_PORT") else None
+            ),
             max_body_bytes=_int(env, "KNOTLOG_MAX_BODY_BYTES", cls.max_body_bytes),
             tombstone_retention_days=_int(
                 env, "KNOTLOG_TOMBSTONE_RETENTION_DAYS", cls.tombstone_retention_days

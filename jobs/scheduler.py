@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+from prometheus_client import start_http_server
 
 from core.database import Database
 from core.mail import open_mailer
@@ -31,6 +32,9 @@ def build_pipeline(database: Database, settings: Settings) -> Pipeline:
 def run_clock(database: Database, settings: Settings, *, once: bool = False) -> int:
     """Run the scheduler forever, or one pass (`once`): then 1 if work failed, else 0."""
     pipeline = build_pipeline(database, settings)
+    if settings.clock_metrics_port and not once:
+        # Each clock serves its own figures; the web's /metrics cannot see this process.
+        start_http_server(settings.clock_metrics_port)
     jobs: list[tuple[Callable[[], object], dict[str, int]]] = [
         (lambda: weekly_pass(pipeline), {"minutes": WEEKLY_EVERY_MINUTES}),
         (lambda: purge_old_tombstones(database, settings), {"hours": PURGE_EVERY_HOURS}),

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core import telemetry
 from core.database import Database
 from core.mail import FAILED, NOT_SENT, SENT, SKIPPED, Mailer, build_weekly_email
 from core.metrics.weekly import compute_week, report_inputs, summary_json
@@ -108,7 +109,7 @@ def weekly_pass(pipeline: Pipeline, *, batch_size: int = 200) -> RunStats:
     """One clock tick: queue newly final weeks, then work through every pending task."""
     with pipeline.database.session() as db:
         queued = enqueue_final_weeks(db)
-    log.info("queued %d newly final weeks", queued)
+    log.info("queued newly final weeks", extra={"event": "weekly.queue", "queued": queued})
     return process_tasks(pipeline, batch_size=batch_size)
 
 
@@ -126,8 +127,12 @@ def process_tasks(
             batch = _process_batch(pipeline, batch_size, stats)
         except Exception as exc:  # S3 or the database down past their retries, or a bug
             # The batch rolled back and its tasks stay queued: the next pass resumes there.
-            log.error("weekly batch failed, its tasks stay queued for the next pass: %r", exc)
+            log.error(
+                "weekly batch failed, its tasks stay queued for the next pass",
+                extra={"event": "weekly.batch_failed", "error": type(exc).__name__},
+            )
             stats.failed_batches += 1
+            telemetry.WEEKLY_FAILURES.labels(kind="batch").inc()
             break
         if batch is None:
             break
@@ -141,8 +146,33 @@ def process_tasks(
         with pipeline.database.session() as db:
             _write_cohort(db, pipeline.store, week)
         stats.reports += 1
-    log.info("weekly run: %s", stats.line())
+    _record(stats)
     return stats
+
+
+def _record(stats: RunStats) -> None:
+    """The run's one log line and its metrics."""
+    log.info(
+        "weekly run: %s",
+        stats.line(),
+        extra={
+            "event": "weekly.run",
+            "accounts": len(stats.accounts),
+            "summaries": stats.summaries,
+            "reports": stats.reports,
+            "emails_sent": stats.emails,
+            "email_failures": stats.email_failures,
+            "failed_batches": stats.failed_batches,
+            "seconds": round(stats.seconds, 3),
+        },
+    )
+    telemetry.WEEKLY_RUNS.labels(outcome="failed" if stats.failed_batches else "ok").inc()
+    telemetry.WEEKLY_RUN_SECONDS.observe(stats.seconds)
+    telemetry.WEEKLY_SUMMARIES.inc(stats.summaries)
+    telemetry.WEEKLY_REPORTS.inc(stats.reports)
+    telemetry.WEEKLY_EMAILS.labels(outcome="sent").inc(stats.emails)
+    telemetry.WEEKLY_EMAILS.labels(outcome="failed").inc(stats.email_failures)
+    telemetry.WEEKLY_FAILURES.labels(kind="email").inc(stats.email_failures)
 
 
 def _process_batch(
@@ -150,6 +180,7 @@ def _process_batch(
 ) -> tuple[int, list[_Email]] | None:
     """Claim, summarise, report and finish one batch in one transaction; return emails due."""
     emails: list[_Email] = []
+    started = time.monotonic()
     with pipeline.database.session() as db:
         claimed = db.execute(_CLAIM, {"limit": batch_size}).all()
         if not claimed:
@@ -203,6 +234,17 @@ def _process_batch(
             stats.accounts.update(ids)
             stats.summaries += len(ids)
             stats.reports += len(objects)
+            log.info(
+                "weekly batch",
+                extra={
+                    "event": "weekly.batch",
+                    "week": format_week(week),
+                    "accounts": len(ids),
+                    "objects": len(objects),
+                    "emails_due": sum(1 for e in emails if e.week == week),
+                    "seconds": round(time.monotonic() - started, 3),
+                },
+            )
     return len(claimed), emails
 
 
@@ -378,6 +420,15 @@ def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> in
         return status == "sending"  # else another run has it, or the person opted out
 
     deliveries = pipeline.mailer.send_many(messages, claim)
+    log.info(
+        "weekly emails",
+        extra={
+            "event": "weekly.emails",
+            "due": len(due),
+            "sent": sum(1 for d in deliveries if d.outcome == SENT),
+            "skipped": sum(1 for d in deliveries if d.outcome == SKIPPED),
+        },
+    )
     recorded = [(e, d) for e, d in zip(due, deliveries, strict=True) if d.outcome in (SENT, FAILED)]
     with pipeline.database.session() as db:
         if recorded:
@@ -398,11 +449,14 @@ def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> in
             stats.email_failures += 1
             fate = "stays pending" if delivery.outcome == NOT_SENT else "failed, not retried"
             log.warning(
-                "weekly email %s %s %s: %s",
-                email.account_id,
-                format_week(email.week),
+                "weekly email %s",
                 fate,
-                delivery.error,
+                extra={
+                    "event": "weekly.email_failed",
+                    "account_id": str(email.account_id),
+                    "week": format_week(email.week),
+                    "error": (delivery.error or "")[:200],
+                },
             )
     return sum(1 for d in deliveries if d.outcome == NOT_SENT)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from core.database import resolve_url
+from core.logs import configure_logging
 from core.settings import Settings
 
 
@@ -25,10 +26,7 @@ def _settings_with_database() -> Settings:
 @click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
 def main(verbose: bool) -> None:
     """knotlog: sync API and weekly pipeline for self-massage session logs."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(logging.INFO if verbose else logging.WARNING)
 
 
 @main.command()

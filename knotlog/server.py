@@ -26,13 +26,13 @@ class _Server(BaseApplication):
 
 
 def run_gunicorn(settings: Settings, bind: str, workers: int) -> None:
+    from api import gunicorn_conf  # the Procfile's settings: JSON logs, metrics across workers
+
+    hooks = {
+        name: getattr(gunicorn_conf, name)
+        for name in ("when_ready", "post_worker_init", "child_exit", "accesslog")
+    }
     _Server(
         settings,
-        {
-            "bind": bind,
-            "workers": workers,
-            "threads": 4,
-            "worker_class": "gthread",
-            "accesslog": "-",
-        },
+        {"bind": bind, "workers": workers, "threads": 4, "worker_class": "gthread", **hooks},
     ).run()

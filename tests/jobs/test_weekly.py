@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from core.database import Database
+from core.logs import json_formatter
 from core.mail import SmtpMailer
 from core.reports.store import S3ReportStore
 from core.services.session_writes import delete_session
@@ -269,3 +272,38 @@ def test_an_unreachable_smtp_server_leaves_the_email_for_the_next_run(
     assert _count(database, "SELECT count(*) FROM weekly_emails WHERE status = 'sent'") == 1
     weekly_pass(pipeline)
     assert len(inbox.messages) == 1
+
+
+def test_a_run_reports_its_steps_as_json_lines_and_counts_its_work_in_metrics(
+    pipeline: Pipeline, database: Database, inbox: Inbox, caplog: Any
+) -> None:
+    week = latest_final_week()
+    people = [make_person(database) for _ in range(3)]
+    for person in people:
+        log_sessions(database, person, week, 2)
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = {
+        "summaries": value("knotlog_weekly_summaries_total"),
+        "sent": value("knotlog_weekly_emails_total", outcome="sent"),
+        "runs": value("knotlog_weekly_runs_total", outcome="ok"),
+    }
+    caplog.set_level(logging.INFO, logger="jobs.weekly")
+    stats = weekly_pass(pipeline)  # their earlier weeks too, without email
+
+    assert stats.summaries > 3
+    assert value("knotlog_weekly_summaries_total") - before["summaries"] == stats.summaries
+    assert value("knotlog_weekly_emails_total", outcome="sent") - before["sent"] == 3
+    assert value("knotlog_weekly_runs_total", outcome="ok") - before["runs"] == 1
+    lines = [json.loads(json_formatter().format(r)) for r in caplog.records]
+    batches = [line for line in lines if line.get("event") == "weekly.batch"]
+    assert {"week": format_week(week), "accounts": 3, "emails_due": 3}.items() <= batches[
+        -1
+    ].items()
+    [emails] = [line for line in lines if line.get("event") == "weekly.emails"]
+    assert emails["sent"] == 3
+    [run] = [line for line in lines if line.get("event") == "weekly.run"]
+    assert run["summaries"] == stats.summaries and run["emails_sent"] == 3
+    assert all(p.email not in json.dumps(lines) for p in people)

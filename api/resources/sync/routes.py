@@ -20,6 +20,7 @@ from api.resources.sync.schemas import (
     PushReplySchema,
     PushRequestSchema,
 )
+from core import telemetry
 from core.errors import InvalidInput
 from core.services import session_reads, session_writes
 from core.session_rules import SessionInput, validate_session
@@ -74,6 +75,8 @@ def push() -> Response:
     db.commit()
     for index, status in zip(valid_at, outcome.statuses, strict=True):
         results[index]["status"] = status
+    for result in results:
+        telemetry.SYNC_ITEMS.labels(result=result["status"]).inc()
     return json_response({"results": results})
 
 

@@ -1,0 +1,44 @@
+"""gunicorn settings of the Procfile's web process (`-c python:api.gunicorn_conf`).
+
+JSON log lines from every worker (gunicorn's own included; the app writes one line per
+request, so gunicorn's access log is off), and Prometheus figures added up across
+workers: each worker writes its counters under PROMETHEUS_MULTIPROC_DIR, a fresh
+folder per start unless the operator names one (then it must be emptied at start).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from typing import Any
+
+from core.logs import configure_logging
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="knotlog-metrics-")
+
+accesslog = None
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+
+
+def _json_logs() -> None:
+    configure_logging(LOG_LEVEL)
+    for name in ("gunicorn.error", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+
+
+def when_ready(server: Any) -> None:
+    _json_logs()
+
+
+def post_worker_init(worker: Any) -> None:
+    _json_logs()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
