@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench install install-test clean
+.PHONY: demo test lint bench install install-test browser clean
+CHROMIUM ?= /usr/bin/chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +31,13 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/knotlog openapi --check
 
+## tests/browser opens the report in Debian's Chromium (never a downloaded browser).
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for tests/browser"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 ## Install, lint, then run the whole test suite (pytest's exit 5, "no tests", is a failure).
-test: lint
+test: lint browser
 	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$status

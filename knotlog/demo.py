@@ -1,27 +1,25 @@
-"""`knotlog demo`: a phone's-eye tour of the API on the embedded database."""
+"""`knotlog demo`: five people's months of sessions synced, summarised, reported, mailed.
+
+Runs on the embedded database by default; see knotlog/demo_people.py for the people.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import urllib.error
 import urllib.request
 import uuid
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from werkzeug.serving import make_server
 
-from core import vocab
 from core.migrate import upgrade
 from core.settings import Settings
-
-DEMO_EMAIL = "demo@knotlog.example"
-DEMO_PASSWORD = "demo-password-1234"
-DEMO_WEEKS = 6
-_NAMESPACE = uuid.UUID("6f0c1f6e-7d2b-4c59-9a7e-3c1f2b8d9e10")
+from core.weeks import format_week, week_start
+from knotlog.demo_people import DEMO_PASSWORD, DEMO_WEEKS, PEOPLE, sessions_of
 
 
 class Phone:
@@ -45,40 +43,6 @@ class Phone:
             return error.code, json.loads(error.read() or b"null")
 
 
-def demo_sessions(today: date, weeks: int = DEMO_WEEKS) -> list[dict[str, Any]]:
-    """A person in Berlin easing low back pain: 3-5 sessions a week, pain slowly falling."""
-    rng = random.Random(47)
-    berlin_winter = timezone(timedelta(hours=1))
-    sessions = []
-    start = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
-    for day_index in range(7 * weeks):
-        day = start + timedelta(days=day_index)
-        if day > today or rng.random() > 0.7:
-            continue
-        progress = day_index / (7 * weeks)
-        before = max(1, round(7 - 3 * progress + rng.uniform(-1, 1)))
-        region = rng.choice(["lower_back", "lower_back", "glutes", "hamstrings", "it_band"])
-        tool = {"lower_back": "massage_ball", "glutes": "massage_ball"}.get(
-            region, rng.choice(["foam_roller", "quadballer"])
-        )
-        started = datetime.combine(day, time(7, rng.randrange(0, 50)), berlin_winter)
-        sessions.append(
-            {
-                "id": str(uuid.uuid5(_NAMESPACE, day.isoformat())),
-                "started_at": started.isoformat(),
-                "duration_s": rng.randrange(5, 25) * 60,
-                "region": region,
-                "tool": tool,
-                "side": rng.choice(vocab.SIDES),
-                "pain_before": before,
-                "pain_after": max(0, before - rng.randrange(0, 4)),
-                "note": None,
-                "client_updated_at": (started + timedelta(minutes=30)).isoformat(),
-            }
-        )
-    return sessions
-
-
 def run_demo(settings: Settings) -> int:
     from api import create_app
 
@@ -92,114 +56,167 @@ def run_demo(settings: Settings) -> int:
     base = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    print(f"API serving on {base} for this demo")
+    print(f"API serving on {base} for this demo\n")
     try:
-        status = _tour(base)
+        phones = _sync_everyone(base)
+        if phones is None:
+            return 1
+        week = _weekly_run(settings)
+        _last_week_table(phones, week)
+        _where_to_look(settings, phones, week)
     finally:
         server.shutdown()
-    if status == 0:
-        _weekly_run(settings)
-        _next_steps()
-    return status
+    _next_steps()
+    return 0
 
 
-def _weekly_run(settings: Settings) -> None:
-    """Summarise the demo's finished weeks, write their reports, email the latest one."""
+def _sync_everyone(base: str) -> dict[str, Phone] | None:
+    """Each person signs up (or signs in again), pushes their months from their devices."""
+    today = datetime.now(UTC).date()
+    phones: dict[str, Phone] = {}
+    for person in PEOPLE:
+        anonymous = Phone(base)
+        status, body = anonymous.call(
+            "POST",
+            "/v1/accounts",
+            {
+                "email": person.email,
+                "password": DEMO_PASSWORD,
+                "timezone": person.timezone,
+                "sessions_per_week": person.sessions_per_week,
+                "minutes_per_week": person.minutes_per_week,
+                "weekly_email": person.weekly_email,
+            },
+        )
+        if status not in (201, 409):
+            print(f"could not create {person.name}'s account: {status} {body}")
+            return None
+        devices = []
+        for device in person.devices:
+            status, body = anonymous.call(
+                "POST",
+                "/v1/tokens",
+                {"email": person.email, "password": DEMO_PASSWORD, "device_name": device},
+            )
+            if status != 201:
+                print(f"could not sign in {person.name}'s {device}: {status} {body}")
+                return None
+            devices.append(Phone(base, body["token"]))
+        phones[person.name] = devices[0]
+        if person.plan_change is not None:
+            weeks_ago, per_week = person.plan_change
+            effective = format_week(week_start(today) - timedelta(weeks=weeks_ago))
+            devices[0].call(
+                "PATCH", "/v1/me", {"sessions_per_week": per_week, "plan_effective_week": effective}
+            )
+        sessions = sessions_of(person, today)
+        counts: dict[str, int] = {}
+        for position, phone in enumerate(devices):  # the devices share the history
+            _, body = phone.call(
+                "POST", "/v1/sync/push", {"sessions": sessions[position :: len(devices)]}
+            )
+            for result in body["results"]:
+                counts[result["status"]] = counts.get(result["status"], 0) + 1
+        print(
+            f"{person.name:<6} ({person.story}, {person.timezone}) pushed {len(sessions)} "
+            f"sessions from {len(devices)} device(s): {counts}"
+        )
+    _show_sync(phones["Anna"], base)
+    return phones
+
+
+def _show_sync(phone: Phone, base: str) -> None:
+    """A malformed item is refused on its own; another device pulls in pages."""
+    _, body = phone.call("GET", "/v1/sessions?limit=1")
+    bad = dict(body["items"][0], id=str(uuid.uuid4()), started_at="2026-11-20T07:30", pain_after=14)
+    _, body = phone.call("POST", "/v1/sync/push", {"sessions": [bad]})
+    print(f"\na malformed session is refused item by item: {body['results'][0]['errors']}")
+    laptop_token = Phone(base).call(
+        "POST",
+        "/v1/tokens",
+        {"email": PEOPLE[0].email, "password": DEMO_PASSWORD, "device_name": "laptop"},
+    )[1]["token"]
+    laptop = Phone(base, laptop_token)
+    pulled, cursor, pages = 0, None, 0
+    while True:
+        query = "/v1/sync/pull?limit=50" + (f"&cursor={cursor}" if cursor else "")
+        _, body = laptop.call("GET", query)
+        pulled += len(body["changes"])
+        cursor, pages = body["cursor"], pages + 1
+        if not body["has_more"]:
+            break
+    print(f"Anna's laptop pulled {pulled} changes in {pages} pages\n")
+
+
+def _weekly_run(settings: Settings) -> date:
+    """Summarise everyone's finished weeks and write the reports; mail only the latest week.
+
+    The older weeks are a backfill (no email). Run again, it rewrites the same reports
+    and sends no second email.
+    """
+    from sqlalchemy import select
+
     from core.database import Database
     from core.models.account import Account
-    from core.reports.store import weekly_keys
     from core.services.week_tasks import enqueue_weeks
-    from core.weeks import format_week, week_start
     from jobs.scheduler import build_pipeline
     from jobs.weekly import process_tasks
 
     database = Database.from_settings(settings, pool_size=2)
     latest_final = week_start((datetime.now(UTC) - timedelta(hours=6)).date()) - timedelta(weeks=1)
-    weeks = [latest_final - timedelta(weeks=k) for k in range(DEMO_WEEKS - 2, 0, -1)]
+    earlier = [latest_final - timedelta(weeks=k) for k in range(DEMO_WEEKS - 1, 0, -1)]
+    emails = [person.email for person in PEOPLE]
     with database.session() as db:
-        account_id = db.query(Account.id).filter(Account.email == DEMO_EMAIL).scalar()
-        # Older weeks are a backfill (no email); the latest final week is mailed once.
-        enqueue_weeks(db, weeks, account_id, send_email=False)
-        enqueue_weeks(db, [latest_final], account_id, send_email=True)
+        for account_id in db.scalars(select(Account.id).where(Account.email.in_(emails))):
+            enqueue_weeks(db, earlier, account_id, send_email=False)
+            enqueue_weeks(db, [latest_final], account_id, send_email=True)
     stats = process_tasks(build_pipeline(database, settings))
-    print(f"\nweekly pipeline: {stats.line()}")
+    print(f"weekly pipeline: {stats.line()}")
     if stats.emails == 0:
-        print("  (the email for this week went out on an earlier run: never twice)")
-    label = format_week(latest_final)
-    json_key, html_key = weekly_keys(account_id, label)
-    reports = settings.reports_url.removeprefix("file://")
-    print(f"  report of {label}: {reports}/{html_key}")
-    print(f"                     {reports}/{json_key}")
-    if settings.smtp_url:
-        print(f"  email: sent through {settings.smtp_url.split('@')[-1]}")
-    else:
-        outbox = sorted((settings.data_dir / "outbox").glob("*.eml"))
-        if outbox:
-            print(f"  email: {outbox[-1].resolve()}")
+        print("  (this week's emails went out on an earlier run: never twice)")
     database.engine.dispose()
+    return latest_final
 
 
-def _tour(base: str) -> int:
-    anonymous = Phone(base)
-    status, body = anonymous.call(
-        "POST",
-        "/v1/accounts",
-        {
-            "email": DEMO_EMAIL,
-            "password": DEMO_PASSWORD,
-            "timezone": "Europe/Berlin",
-            "sessions_per_week": 4,
-            "minutes_per_week": 60,
-            "weekly_email": True,
-        },
-    )
-    print("account:", "created" if status == 201 else "exists already (demo was run before)")
-    if status not in (201, 409):
-        print(f"unexpected answer {status}: {body}")
-        return 1
-
-    phones = []
-    for device in ("demo phone", "demo tablet"):
-        status, body = anonymous.call(
-            "POST",
-            "/v1/tokens",
-            {"email": DEMO_EMAIL, "password": DEMO_PASSWORD, "device_name": device},
-        )
-        if status != 201:
-            print(f"could not sign in {device}: {status} {body}")
-            return 1
-        phones.append(Phone(base, body["token"]))
-    phone, tablet = phones
-
-    sessions = demo_sessions(datetime.now(UTC).date())
-    status, body = phone.call("POST", "/v1/sync/push", {"sessions": sessions})
-    counts: dict[str, int] = {}
-    for result in body["results"]:
-        counts[result["status"]] = counts.get(result["status"], 0) + 1
-    print(f"phone pushed {len(sessions)} sessions over 6 weeks: {counts}")
-
-    bad = dict(sessions[0], id=str(uuid.uuid4()), started_at="2026-11-20T07:30:00", pain_after=14)
-    status, body = phone.call("POST", "/v1/sync/push", {"sessions": [bad]})
-    print(f"a malformed session is refused item by item: {body['results'][0]['errors']}")
-
-    pulled, cursor, pages = 0, None, 0
-    while True:
-        query = "/v1/sync/pull?limit=20" + (f"&cursor={cursor}" if cursor else "")
-        status, body = tablet.call("GET", query)
-        pulled += len(body["changes"])
-        cursor, pages = body["cursor"], pages + 1
-        if not body["has_more"]:
-            break
-    print(f"tablet pulled {pulled} changes in {pages} pages (cursor kept for the next pull)")
-
-    status, body = tablet.call("GET", "/v1/sessions?limit=3")
-    for item in body["items"]:
+def _last_week_table(phones: dict[str, Phone], week: date) -> None:
+    label = format_week(week)
+    print(f"\n{label}   sessions  adherence  minutes  relief  meaningful  baseline  streak")
+    for person in PEOPLE:
+        status, summary = phones[person.name].call("GET", f"/v1/summaries/{label}")
+        if status != 200:
+            print(f"{person.name:<8} no summary ({status})")
+            continue
         print(
-            f"  {item['local_date']} ({item['week']}) {item['region']:<11} {item['tool']:<13}"
-            f" pain {item['pain_before']} -> {item['pain_after']}"
+            f"{person.name:<8} {summary['sessions']:>4} / {summary['target']:<3}"
+            f"{_figure(summary['adherence'], '.0%'):>10}{summary['minutes']:>9.1f}"
+            f"{_figure(summary['mean_relief'], '.2f'):>8}"
+            f"{_figure(summary['meaningful_relief_share'], '.0%'):>12}"
+            f"{_figure(summary['baseline_trend'], '+.2f'):>10}{summary['streak_weeks']:>8}"
         )
 
-    return 0
+
+def _figure(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _where_to_look(settings: Settings, phones: dict[str, Phone], week: date) -> None:
+    from core.reports.store import weekly_keys
+
+    label = format_week(week)
+    store = settings.reports_url.removeprefix("file://")
+    print("\nreports (HTML):")
+    for person in PEOPLE:
+        _, me = phones[person.name].call("GET", "/v1/me")
+        _, html_key = weekly_keys(uuid.UUID(me["id"]), label)
+        print(f"  {person.name:<6} {store}/{html_key}")
+    if settings.smtp_url:
+        print(f"emails: sent through {settings.smtp_url.split('@')[-1]}")
+        return
+    outbox = (settings.data_dir / "outbox").resolve()
+    mailed = sorted(outbox.glob("*.eml"))
+    print(f"emails ({len(mailed)} in {outbox}; the opted-in, once per week):")
+    for path in mailed[-len(PEOPLE) :]:
+        print(f"  {path}")
 
 
 def _next_steps() -> None:
@@ -207,7 +224,7 @@ def _next_steps() -> None:
     print("  knotlog serve                      # the API on http://127.0.0.1:8000 (docs at /docs)")
     print("  curl -s -X POST localhost:8000/v1/tokens -H 'Content-Type: application/json' \\")
     print(
-        f'       -d \'{{"email":"{DEMO_EMAIL}","password":"{DEMO_PASSWORD}",'
+        f'       -d \'{{"email":"{PEOPLE[0].email}","password":"{DEMO_PASSWORD}",'
         '"device_name":"curl"}\''
     )
     print("  curl -s localhost:8000/v1/sessions -H 'Authorization: Bearer <token>'")

@@ -72,6 +72,19 @@ def _number(text: str) -> float | None:
     return float(match.group(1))
 
 
+def _colours(image: Image.Image) -> dict[tuple[int, ...], int]:
+    """Pixel count per RGB colour."""
+    counts: dict[tuple[int, ...], int] = {}
+    for n, colour in image.convert("RGB").getcolors(maxcolors=1 << 20) or []:
+        assert isinstance(colour, tuple)
+        counts[colour] = n
+    return counts
+
+
+def _near(rgb: tuple[int, ...], target: tuple[int, ...], tolerance: int = 24) -> bool:
+    return all(abs(a - b) < tolerance for a, b in zip(rgb, target, strict=True))
+
+
 def _percent(share: float | None) -> float | None:
     return None if share is None else round(share * 100)
 
@@ -115,7 +128,7 @@ def test_report_page_in_chromium_shows_what_the_json_says(
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     requests: list[Request] = []
-    page.on("request", requests.append)
+    page.on("request", lambda r: requests.append(r))
 
     page.goto(html_file.as_uri(), wait_until="load")
 
@@ -134,17 +147,15 @@ def test_report_page_in_chromium_shows_what_the_json_says(
         print(f"\nscreenshot: {ARTEFACT}")
     scroll = page.evaluate("[window.scrollX, window.scrollY]")
     left, top = round(box["x"] + scroll[0]), round(box["y"] + scroll[1])
-    crop = (
-        Image.open(io.BytesIO(shot))
-        .convert("RGB")
-        .crop((left, top, left + round(box["width"]), top + round(box["height"])))
+    crop = Image.open(io.BytesIO(shot)).crop(
+        (left, top, left + round(box["width"]), top + round(box["height"]))
     )
-    colours = crop.getcolors(maxcolors=1 << 20) or []
+    colours = _colours(crop)
     area = crop.width * crop.height
-    non_white = sum(n for n, rgb in colours if min(rgb) < 245)
+    non_white = sum(n for rgb, n in colours.items() if min(rgb) < 245)
     assert non_white > 0.05 * area, f"chart looks blank: {non_white} of {area} pixels"
-    assert len(colours) > 10
-    reddish = sum(n for n, rgb in colours if all(abs(a - b) < 24 for a, b in zip(rgb, PAIN_BEFORE_RGB)))
+    assert len(colours) > 10, f"chart has only {len(colours)} colours"
+    reddish = sum(n for rgb, n in colours.items() if _near(rgb, PAIN_BEFORE_RGB))
     assert reddish > 50, "the pain-before line is not drawn"
 
     # (2) Every figure a person reads matches the JSON report.
