@@ -8,8 +8,9 @@ from typing import Any
 
 import flask_swagger_ui
 from flask import Flask, Response, send_from_directory
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import body_limit, observability
+from api import body_limit, observability, security_headers
 from api import db as request_db
 from api.errors import register_error_handlers
 from api.resources.accounts.routes import blp as accounts_blp
@@ -24,7 +25,10 @@ from api.spec import API_DESCRIPTION, KnotlogApi, spec_yaml
 from core.database import Database
 from core.settings import Settings
 
+# The docs page and Swagger UI's files are served by the app itself, so the docs work
+# offline, behind a firewall and under a CSP that allows scripts from 'self' only.
 SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
+DOCS_FILES = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
@@ -38,9 +42,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        # Served by the app itself, so the docs work offline and behind a firewall.
-        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
         API_SPEC_OPTIONS={
             "info": {"description": API_DESCRIPTION},
             "components": {
@@ -51,6 +52,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         },
     )
     app.extensions["knotlog.settings"] = settings
+    if settings.proxy_hops:
+        # Behind N trusted proxies: the client's address and https come from X-Forwarded-*.
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     request_db.init_app(app, database or Database.from_settings(settings))
 
     api = KnotlogApi(app)
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     register_error_handlers(app)
     body_limit.init_app(app)
     observability.init_app(app)
+    security_headers.init_app(app)
 
     @cache
     def published_spec() -> str:
@@ -76,6 +82,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.extensions["knotlog.spec_yaml"] = published_spec
     app.extensions["knotlog.api"] = api
+
+    @app.get("/docs")
+    def docs() -> Response:
+        return send_from_directory(DOCS_FILES, "docs.html", max_age=0)
+
+    @app.get("/docs/knotlog-docs.js")
+    def docs_script() -> Response:
+        return send_from_directory(DOCS_FILES, "knotlog-docs.js", max_age=0)
 
     @app.get("/docs/assets/<path:filename>")
     def swagger_assets(filename: str) -> Response:

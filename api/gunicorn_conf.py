@@ -19,6 +19,10 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="knotlog-metrics-")
 
 accesslog = None
+# Idle keep-alive connections stay open longer than a client's pause or a load balancer's
+# idle timeout (60 s on most): gunicorn's 2 s default closed sockets that clients (Node's
+# fetch among them) were about to reuse, failing their next request.
+keepalive = 75
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 
 

@@ -31,6 +31,7 @@ class Settings:
     public_base_url: str = "http://localhost:8000"
     redis_url: str | None = None
     metrics_token: str | None = None
+    proxy_hops: int = 0
     clock_metrics_port: int | None = None
     max_body_bytes: int = 8 * 1024 * 1024
     push_max_items: int = 500
@@ -53,6 +54,7 @@ class Settings:
             public_base_url=(env.get("PUBLIC_BASE_URL") or cls.public_base_url).rstrip("/"),
             redis_url=env.get("REDIS_URL") or None,
             metrics_token=env.get("METRICS_TOKEN") or None,
+            proxy_hops=_int(env, "KNOTLOG_PROXY_HOPS", cls.proxy_hops),
             clock_metrics_port=(
                 _int(env, "CLOCK_METRICS_PORT", 0) if env.get("CLOCK_METRICS_PORT") else None
             ),

@@ -30,7 +30,7 @@ def run_gunicorn(settings: Settings, bind: str, workers: int) -> None:
 
     hooks = {
         name: getattr(gunicorn_conf, name)
-        for name in ("when_ready", "post_worker_init", "child_exit", "accesslog")
+        for name in ("when_ready", "post_worker_init", "child_exit", "accesslog", "keepalive")
     }
     _Server(
         settings,

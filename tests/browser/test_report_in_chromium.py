@@ -12,54 +12,20 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, Request, Route, sync_playwright
+from playwright.sync_api import Page, Request, Route
 
 from core.reports.render import chart_png, render_html, render_json
 from tests.core.test_render import make_inputs, make_summary
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTEFACT = Path(__file__).resolve().parents[2] / "var" / "artifacts" / "weekly-report.png"
 PAIN_BEFORE_RGB = (0xC0, 0x39, 0x2B)
 DASH = "\N{EN DASH}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium "
-            "(apt-get install -y chromium); this test never downloads a browser"
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 def _number(text: str) -> float | None:
