@@ -14,6 +14,7 @@ import tempfile
 from typing import Any
 
 from core.logs import configure_logging
+from core.settings import Settings
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="knotlog-metrics-")
@@ -23,7 +24,7 @@ accesslog = None
 # idle timeout (60 s on most): gunicorn's 2 s default closed sockets that clients (Node's
 # fetch among them) were about to reuse, failing their next request.
 keepalive = 75
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = Settings.from_env().log_level
 
 
 def _json_logs() -> None:

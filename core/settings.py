@@ -30,6 +30,7 @@ class Settings:
     mail_from: str = "knotlog <weekly@knotlog.local>"
     public_base_url: str = "http://localhost:8000"
     redis_url: str | None = None
+    log_level: str = "INFO"
     metrics_token: str | None = None
     proxy_hops: int = 0
     clock_metrics_port: int | None = None
@@ -53,6 +54,7 @@ class Settings:
             mail_from=env.get("MAIL_FROM") or cls.mail_from,
             public_base_url=(env.get("PUBLIC_BASE_URL") or cls.public_base_url).rstrip("/"),
             redis_url=env.get("REDIS_URL") or None,
+            log_level=(env.get("LOG_LEVEL") or cls.log_level).upper(),
             metrics_token=env.get("METRICS_TOKEN") or None,
             proxy_hops=_int(env, "KNOTLOG_PROXY_HOPS", cls.proxy_hops),
             clock_metrics_port=(

@@ -69,8 +69,8 @@ def clock(once: bool) -> None:
     from core.database import Database
     from jobs.scheduler import run_clock
 
-    logging.getLogger().setLevel(logging.INFO)  # a long-running process reports each pass
     settings = _settings_with_database()
+    logging.getLogger().setLevel(settings.log_level)  # a long-running process reports each pass
     sys.exit(run_clock(Database.from_settings(settings), settings, once=once))
 
 
