@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -89,3 +92,80 @@ def smtp_server() -> Iterator[tuple[str, Inbox]]:
 def inbox(smtp_server: tuple[str, Inbox]) -> Inbox:
     smtp_server[1].clear()
     return smtp_server[1]
+
+
+class FlakyS3:
+    """A real HTTP hop in front of the S3 server that answers 503 while told to fail.
+
+    Not a mock of boto3: the app's own client talks HTTP to it, retries as configured,
+    and reaches the real (moto) server whenever the hop lets requests through.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.failures_left = 0  # requests still to refuse; -1: refuse until told otherwise
+        self.refused = 0
+        self.lock = threading.Lock()
+        flaky = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _relay(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if flaky.refuse():
+                    payload = b"<Error><Code>SlowDown</Code></Error>"
+                    self.send_response(503)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                request = urllib.request.Request(
+                    flaky.upstream + self.path, data=body, headers=headers, method=self.command
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as reply:
+                        status, reply_headers, data = reply.status, reply.headers, reply.read()
+                except urllib.error.HTTPError as error:
+                    status, reply_headers, data = error.code, error.headers, error.read()
+                self.send_response(status)
+                for key, value in reply_headers.items():
+                    if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def refuse(self) -> bool:
+        with self.lock:
+            if self.failures_left == 0:
+                return False
+            if self.failures_left > 0:
+                self.failures_left -= 1
+            self.refused += 1
+            return True
+
+    def fail(self, requests: int) -> None:
+        with self.lock:
+            self.failures_left = requests
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def flaky_s3(s3_endpoint: str) -> Iterator[FlakyS3]:
+    flaky = FlakyS3(s3_endpoint)
+    yield flaky
+    flaky.close()
