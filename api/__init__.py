@@ -10,7 +10,7 @@ import flask_swagger_ui
 from flask import Flask, Response, send_from_directory
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import body_limit, observability, security_headers
+from api import body_limit, observability, rate_limits, security_headers
 from api import db as request_db
 from api.errors import register_error_handlers
 from api.resources.accounts.routes import blp as accounts_blp
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     register_error_handlers(app)
     body_limit.init_app(app)
     observability.init_app(app)
+    rate_limits.init_app(app, settings)  # after observability: a 429 keeps its request id
     security_headers.init_app(app)
 
     @cache

@@ -14,10 +14,12 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from core.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     Gone,
     InvalidInput,
     MalformedRequest,
     NotFound,
+    TooManyRequests,
     Unauthorized,
     Unavailable,
 )
@@ -32,7 +34,9 @@ _DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     Unauthorized: 401,
+    Forbidden: 403,
     Gone: 410,
+    TooManyRequests: 429,
     Unavailable: 503,
 }
 
@@ -102,7 +106,7 @@ def http_exception_problem(error: HTTPException) -> Response:
 def domain_problem(error: DomainError) -> Response:
     status = next((code for cls, code in _DOMAIN_STATUS.items() if isinstance(error, cls)), 400)
     headers = {}
-    if isinstance(error, Unavailable):
+    if isinstance(error, Unavailable | TooManyRequests):
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="knotlog"'

@@ -12,7 +12,7 @@ from marshmallow import fields
 from werkzeug.exceptions import HTTPException
 
 from api.errors import PROBLEM_JSON, http_exception_problem
-from api.resources.common import ProblemSchema
+from api.resources.common import ProblemSchema, WeekConverter, week_converter_schema
 from core import vocab
 
 API_DESCRIPTION = """\
@@ -60,6 +60,9 @@ class KnotlogApi(Api):
         for name, values in NAMED_ENUMS.items():
             self.spec.components.schema(name, {"type": "string", "enum": list(values)})
         self.ma_plugin.converter.add_attribute_function(_named_enum)
+        # `<week:week>` in routes: documented with the week pattern, checked by the view.
+        self._app.url_map.converters["week"] = WeekConverter
+        self.register_converter(WeekConverter, week_converter_schema)
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         return http_exception_problem(error)

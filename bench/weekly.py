@@ -19,25 +19,21 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import boto3
-import psycopg
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from core.database import Database, libpq_url, normalize_url
+from bench.common import free_port, scratch_database, wait_for_port
+from core.database import Database
 from core.mail import SmtpMailer
 from core.metrics.weekly import compute_week
-from core.migrate import upgrade
 from core.reports.store import PUT_THREADS, S3ReportStore
 from core.settings import Settings
 from core.weeks import week_start
@@ -55,31 +51,10 @@ GROUP_BY = text(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    server = normalize_url(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1/test"))
-    name = f"knotlog_bench_weekly_{os.getpid()}"
-    with psycopg.connect(libpq_url(server), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        with psycopg.connect(libpq_url(server), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def seed(database: Database, accounts: int, sessions: int, first_monday: date) -> None:
@@ -172,8 +147,7 @@ def main() -> None:
 
     latest = week_start(datetime.now(UTC).date()) - timedelta(weeks=2)
     mondays = [latest - timedelta(weeks=WEEKS - 1 - k) for k in range(WEEKS)]
-    with scratch_database() as url:
-        upgrade(url)
+    with scratch_database("weekly") as url:
         engine = create_engine(url, pool_size=4)
         database = Database.from_engine(engine)
         print(f"seeding {args.accounts:,} accounts, {args.sessions:,} sessions over {WEEKS} weeks")
@@ -200,7 +174,7 @@ def main() -> None:
         print(f"hand-written GROUP BY of that week:   {group_by_s:.2f} s")
         print(f"ratio {ratio:.2f}x   goal <= 1.5x: {'PASS' if ratio <= 1.5 else 'FAIL'}")
 
-        s3_port, smtp_port = _free_port(), _free_port()
+        s3_port, smtp_port = free_port(), free_port()
         moto = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
             stdout=subprocess.DEVNULL,
@@ -222,8 +196,8 @@ def main() -> None:
         )
         try:
             endpoint = f"http://127.0.0.1:{s3_port}"
-            _wait_for_port(s3_port)
-            _wait_for_port(smtp_port)
+            wait_for_port(s3_port)
+            wait_for_port(smtp_port)
             bucket = f"bench-{uuid.uuid4().hex[:8]}"
             boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
             settings = Settings.from_env({"DATABASE_URL": url, "SECRET_KEY": "bench"})
@@ -261,17 +235,6 @@ def main() -> None:
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak_mb:.0f} MB   goal < 300 MB: {'PASS' if peak_mb < 300 else 'FAIL'}")
-
-
-def _wait_for_port(port: int, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 if __name__ == "__main__":

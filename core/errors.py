@@ -56,3 +56,19 @@ class Unavailable(DomainError):
     def __init__(self, detail: str, retry_after: int = 5) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class TooManyRequests(DomainError):
+    """Refused for now (e.g. an account locked after many failed sign-ins); retry later."""
+
+    code = "too_many_requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class Forbidden(DomainError):
+    """Authenticated, but this action needs more (e.g. the password re-confirmed)."""
+
+    code = "forbidden"

@@ -37,7 +37,20 @@ class Settings:
     max_body_bytes: int = 8 * 1024 * 1024
     push_max_items: int = 500
     tombstone_retention_days: int = 90
+    audit_retention_days: int = 365
     db_pool_size: int = 10
+    # Rate limits, in the `limits` notation ("N per second|minute|hour|day", ";" between
+    # several). Per bearer token on authenticated calls; per client address on every call
+    # but /healthz, /readyz and /metrics; per client address on sign-ups and sign-ins.
+    rate_limit_per_token: str = "1200 per minute"
+    rate_limit_per_ip: str = "600 per minute"
+    login_limit_per_ip: str = "30 per minute"
+    # Prefix of the limiter's keys, so several deployments can share one Redis.
+    rate_limit_key_prefix: str = "knotlog"
+    # NIST SP 800-63B 5.2.2: at most 100 consecutive failed sign-ins per account, then
+    # the account refuses sign-ins for a while, even with the right password.
+    login_max_failures: int = 100
+    login_lockout_s: int = 15 * 60
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -61,8 +74,21 @@ class Settings:
                 _int(env, "CLOCK_METRICS_PORT", 0) if env.get("CLOCK_METRICS_PORT") else None
             ),
             max_body_bytes=_int(env, "KNOTLOG_MAX_BODY_BYTES", cls.max_body_bytes),
+            audit_retention_days=_int(
+                env, "KNOTLOG_AUDIT_RETENTION_DAYS", cls.audit_retention_days
+            ),
             tombstone_retention_days=_int(
                 env, "KNOTLOG_TOMBSTONE_RETENTION_DAYS", cls.tombstone_retention_days
             ),
             db_pool_size=_int(env, "KNOTLOG_DB_POOL_SIZE", cls.db_pool_size),
+            rate_limit_per_token=(
+                env.get("KNOTLOG_RATE_LIMIT_PER_TOKEN") or cls.rate_limit_per_token
+            ),
+            rate_limit_per_ip=env.get("KNOTLOG_RATE_LIMIT_PER_IP") or cls.rate_limit_per_ip,
+            login_limit_per_ip=env.get("KNOTLOG_LOGIN_LIMIT_PER_IP") or cls.login_limit_per_ip,
+            rate_limit_key_prefix=(
+                env.get("KNOTLOG_RATE_LIMIT_KEY_PREFIX") or cls.rate_limit_key_prefix
+            ),
+            login_max_failures=_int(env, "KNOTLOG_LOGIN_MAX_FAILURES", cls.login_max_failures),
+            login_lockout_s=_int(env, "KNOTLOG_LOGIN_LOCKOUT_SECONDS", cls.login_lockout_s),
         )

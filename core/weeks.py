@@ -6,12 +6,15 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+# The published pattern (openapi.yaml) and the parser agree: years 1000-9999, weeks 01-53.
+# Week 53 of a year that has only 52 is the one thing the pattern cannot rule out.
+WEEK_PATTERN = r"^([1-9]\d{3})-W(0[1-9]|[1-4]\d|5[0-3])$"
+_WEEK_RE = re.compile(WEEK_PATTERN)
 
 
 def parse_week(text: str) -> date:
     """Return the Monday of an ISO week written `YYYY-Www`; ValueError when it is not one."""
-    match = _WEEK_RE.match(text)
+    match = _WEEK_RE.fullmatch(text)  # `$` alone would let a trailing newline through
     if not match:
         raise ValueError("must be an ISO week written like 2026-W47")
     year, week = int(match.group(1)), int(match.group(2))

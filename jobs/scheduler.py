@@ -16,7 +16,7 @@ from core.database import Database
 from core.mail import open_mailer
 from core.reports.store import open_store
 from core.settings import Settings
-from jobs.maintenance import purge_old_tombstones
+from jobs.maintenance import purge_old_audit_events, purge_old_tombstones
 from jobs.weekly import Pipeline, RunStats, weekly_pass
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def run_clock(database: Database, settings: Settings, *, once: bool = False) -> 
     jobs: list[tuple[Callable[[], object], dict[str, int]]] = [
         (lambda: weekly_pass(pipeline), {"minutes": WEEKLY_EVERY_MINUTES}),
         (lambda: purge_old_tombstones(database, settings), {"hours": PURGE_EVERY_HOURS}),
+        (lambda: purge_old_audit_events(database, settings), {"hours": PURGE_EVERY_HOURS}),
     ]
     if once:
         results = [job() for job, _interval in jobs]

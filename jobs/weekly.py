@@ -29,12 +29,11 @@ from core import telemetry
 from core.database import Database
 from core.mail import FAILED, NOT_SENT, SENT, SKIPPED, Mailer, build_weekly_email
 from core.metrics.weekly import compute_week, report_inputs, summary_json
-from core.report_links import report_link
 from core.reports import render
 from core.reports.store import ReportStore, cohort_key, weekly_keys
 from core.services.week_tasks import LATEST_FINAL_WEEK, MANUAL_EMAIL, enqueue_final_weeks
 from core.settings import Settings
-from core.signing import secret_key, sign_unsubscribe
+from core.signing import report_link, secret_key, sign_unsubscribe
 from core.weeks import format_week
 
 log = logging.getLogger(__name__)

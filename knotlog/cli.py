@@ -90,7 +90,8 @@ def weekly(first: str, last: str | None, account: uuid.UUID | None, send_email: 
     try:
         start, end = parse_week(first), parse_week(last or first)
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        given = first if last is None else f"{first} .. {last}"
+        raise click.BadParameter(f"{given}: {exc}") from None
     if end < start:
         raise click.BadParameter("--to must not be before --week")
     weeks = [start + timedelta(weeks=i) for i in range((end - start).days // 7 + 1)]

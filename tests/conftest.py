@@ -87,6 +87,11 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         "DATABASE_URL": database_url,
         "KNOTLOG_DATA_DIR": str(data_dir),
         "SECRET_KEY": "test-secret-key",
+        # Far above what any test sends (the session-wide live server, a busy puller):
+        # tests/api/test_rate_limits.py sets the small limits it tests.
+        "KNOTLOG_RATE_LIMIT_PER_TOKEN": "100000 per minute",
+        "KNOTLOG_RATE_LIMIT_PER_IP": "100000 per minute",
+        "KNOTLOG_LOGIN_LIMIT_PER_IP": "100000 per minute",
     }
     return Settings.from_env(env)
 

@@ -6,12 +6,15 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import flask_smorest
 import orjson
-from flask import Response
-from flask_smorest import Blueprint
-from marshmallow import EXCLUDE, Schema, fields
+from flask import Request, Response
+from marshmallow import EXCLUDE, Schema, fields, missing, validate
+from webargs.flaskparser import FlaskParser
+from werkzeug.routing import BaseConverter
 
-from core.weeks import format_week, parse_week
+from core.errors import MalformedRequest
+from core.weeks import WEEK_PATTERN, format_week, parse_week
 
 
 class BaseSchema(Schema):
@@ -19,6 +22,30 @@ class BaseSchema(Schema):
 
     class Meta:
         unknown = EXCLUDE
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer: 3 and 3.0 (JSON Schema's integers), never "3", true or 3.5."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean: true or false, never 1, "yes" or "true"."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+# PostgreSQL text cannot hold NUL; stored text says so in the contract (a `pattern`).
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
 
 
 class ProblemSchema(BaseSchema):
@@ -45,7 +72,7 @@ class WeekField(fields.Field):
     """An ISO week written `2026-W47`; loads to the Monday it starts on."""
 
     def __init__(self, **kwargs: Any) -> None:
-        metadata = {"type": "string", "pattern": r"^\d{4}-W\d{2}$", "example": "2026-W47"}
+        metadata = {"type": "string", "pattern": WEEK_PATTERN, "example": "2026-W47"}
         metadata.update(kwargs.pop("metadata", {}))
         super().__init__(metadata=metadata, **kwargs)
 
@@ -67,8 +94,37 @@ class WeekField(fields.Field):
         return super().make_error(key, **kwargs)
 
 
-def errors_documented(blp: Blueprint, *statuses: int) -> Callable[[Any], Any]:
-    """Document the problem responses an operation can give."""
+class WeekConverter(BaseConverter):
+    """A path segment naming an ISO week; the view checks it (422 when it is not one)."""
+
+
+def week_converter_schema(_: BaseConverter) -> dict[str, Any]:
+    return {"type": "string", "pattern": WEEK_PATTERN, "example": "2026-W47"}
+
+
+class KnotlogParser(FlaskParser):
+    """A JSON body must be there (send {} to change nothing): a missing one is a 400."""
+
+    def load_json(self, req: Request, schema: Schema) -> Any:
+        data = super().load_json(req, schema)
+        if data is missing:
+            raise MalformedRequest("Send a JSON body (Content-Type: application/json).")
+        return data
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with knotlog's argument parser."""
+
+    ARGUMENTS_PARSER = KnotlogParser()
+
+
+def errors_documented(
+    blp: Blueprint, *statuses: int, rate_limited: bool = True
+) -> Callable[[Any], Any]:
+    """Document the problem responses an operation can give; every operation but the
+    health checks is rate limited (api/rate_limits.py), so 429 is added by default."""
+    if rate_limited and 429 not in statuses:
+        statuses = (*statuses, 429)
 
     def decorate(view: Any) -> Any:
         for status in statuses:
@@ -81,11 +137,13 @@ def errors_documented(blp: Blueprint, *statuses: int) -> Callable[[Any], Any]:
 _RESPONSE_NAMES = {
     400: "BAD_REQUEST",
     401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
     404: "NOT_FOUND",
     409: "CONFLICT",
     410: "GONE",
     413: "REQUEST_ENTITY_TOO_LARGE",
     422: "UNPROCESSABLE_ENTITY",
+    429: "TOO_MANY_REQUESTS",
     503: "SERVICE_UNAVAILABLE",
 }
 

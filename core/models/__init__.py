@@ -20,6 +20,6 @@ class Base(DeclarativeBase):
 
 def load_all() -> MetaData:
     """Import every model module so Base.metadata is complete (Alembic, schema tests)."""
-    from core.models import account, secret, session, weekly  # noqa: F401
+    from core.models import account, audit, secret, session, weekly  # noqa: F401
 
     return Base.metadata

@@ -37,6 +37,10 @@ class Account(Base):
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Tombstones up to this counter value were purged; older cursors get 410.
     purged_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Consecutive failed sign-ins, and until when sign-ins are refused after too many
+    # (core/services/login_throttle.py); a success resets both.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    login_locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

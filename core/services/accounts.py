@@ -11,10 +11,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core import vocab
-from core.errors import InvalidInput, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.models.account import Account, PlanChange, Token
+from core.models.audit import ACCOUNT_DELETED, PASSWORD_CHANGED, AuditEvent
 from core.reports.store import ReportStore, account_prefix
-from core.security import hash_password
+from core.security import hash_password, verify_password
+from core.services import audit
 from core.services.week_tasks import mark_plan_changed
 from core.weeks import current_week_start
 
@@ -111,6 +113,7 @@ def update_account(
         account.password_hash = hash_password(changes["password"])
         # A new password ends every other device's session (a stolen token stops working).
         db.execute(delete(Token).where(Token.account_id == account.id, Token.id != keep_token_id))
+        audit.record(db, PASSWORD_CHANGED, account_id=account.id, token_id=keep_token_id)
 
     plan_fields = {"sessions_per_week", "minutes_per_week", "plan_effective_week"}
     recorded: list[date] = []
@@ -137,8 +140,16 @@ def update_account(
     return recorded
 
 
+def confirm_password(db: Session, account_id: uuid.UUID, password: str) -> None:
+    """Forbidden unless `password` is the account's own (asked again before erasure)."""
+    account = get_account(db, account_id)
+    if not verify_password(account.password_hash, password):
+        raise Forbidden("The password does not match; the account was not deleted.")
+
+
 def delete_account(db: Session, account_id: uuid.UUID, store: ReportStore) -> None:
-    """Remove every row (all owned tables cascade from accounts) and every report object.
+    """Remove every row (owned tables cascade from accounts, the audit log is erased too)
+    and every report object.
 
     Rows go first: the cascade waits for a weekly runner holding this account's
     tasks, so no report can be written after the objects are deleted. The caller
@@ -146,6 +157,10 @@ def delete_account(db: Session, account_id: uuid.UUID, store: ReportStore) -> No
     and a retry finishes the job.
     """
     db.execute(delete(Account).where(Account.id == account_id))
+    # Erasure reaches the audit log too (it has no cascade: it outlives accounts). What
+    # stays is one event naming a random id that no longer leads to anyone: no address.
+    db.execute(delete(AuditEvent).where(AuditEvent.account_id == account_id))
+    audit.record(db, ACCOUNT_DELETED, account_id=account_id)
     db.flush()
     store.delete_prefix(account_prefix(account_id))
 

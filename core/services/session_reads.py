@@ -120,7 +120,7 @@ def list_sessions(
     if tool is not None:
         where.append("tool = :tool")
         params["tool"] = tool
-    if cursor is not None:
+    if cursor:  # an empty cursor is the first page, as in pull_changes
         position = _decode(cursor, "cursor")
         try:
             params["c_started"] = datetime.fromisoformat(position["s"])

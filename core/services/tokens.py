@@ -8,28 +8,56 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound, Unauthorized
+from core.errors import NotFound, TooManyRequests, Unauthorized
 from core.models.account import Account, Token
+from core.models.audit import LOGIN_FAILED, LOGIN_LOCKED, TOKEN_ISSUED, TOKEN_REVOKED
 from core.security import (
     DUMMY_PASSWORD_HASH,
     new_token,
     parse_token,
     verify_password,
 )
+from core.services import audit
 from core.services.accounts import normalize_email
+from core.services.login_throttle import (
+    DEFAULT_LOGIN_POLICY,
+    LoginPolicy,
+    check_unlocked,
+    record_failure,
+    record_success,
+)
 
 # Writing last_used_at on every call would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def issue_token(
-    db: Session, *, email: str, password: str, device_name: str, now: datetime
+    db: Session,
+    *,
+    email: str,
+    password: str,
+    device_name: str,
+    now: datetime,
+    policy: LoginPolicy = DEFAULT_LOGIN_POLICY,
+    ip: str | None = None,
 ) -> tuple[Token, str]:
+    """Raises Unauthorized for a wrong email or password and TooManyRequests while the
+    account is locked; the caller commits either way, so the failure and its audit count."""
     account = db.scalar(select(Account).where(Account.email == normalize_email(email)))
+    if account is not None:
+        try:
+            check_unlocked(account, now)
+        except TooManyRequests:
+            audit.record(db, LOGIN_LOCKED, account_id=account.id, ip=ip)
+            raise
     # Verify against a dummy hash for unknown emails, so timing does not reveal accounts.
     ok = verify_password(account.password_hash if account else DUMMY_PASSWORD_HASH, password)
     if account is None or not ok:
+        if account is not None:
+            record_failure(db, account.id, now, policy)
+        audit.record(db, LOGIN_FAILED, account_id=account.id if account else None, ip=ip)
         raise Unauthorized("The email or the password is wrong.")
+    record_success(account)
     issued = new_token(account.id)
     token = Token(
         account_id=account.id,
@@ -39,6 +67,7 @@ def issue_token(
         created_at=now,
     )
     db.add(token)
+    audit.record(db, TOKEN_ISSUED, account_id=account.id, token_id=token.id, ip=ip)
     db.flush()
     return token, issued.token
 
@@ -71,7 +100,10 @@ def list_tokens(db: Session, account_id: uuid.UUID) -> list[Token]:
     )
 
 
-def revoke_token(db: Session, account_id: uuid.UUID, token_id: uuid.UUID) -> None:
+def revoke_token(
+    db: Session, account_id: uuid.UUID, token_id: uuid.UUID, ip: str | None = None
+) -> None:
     result = db.execute(delete(Token).where(Token.account_id == account_id, Token.id == token_id))
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound("No token with this id.")
+    audit.record(db, TOKEN_REVOKED, account_id=account_id, token_id=token_id, ip=ip)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -9,7 +11,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.orm import Session
 
 from core.models import load_all
@@ -340,11 +342,16 @@ def test_delete_me_removes_every_row_in_every_table(client: FlaskClient, db: Ses
     assert all(before.values()), before
     bystander_before = _rows_per_table(db, uuid.UUID(bystander["account"]["id"]))
 
-    response = client.delete("/v1/me", headers=headers)
+    response = client.delete("/v1/me", json={"password": PASSWORD}, headers=headers)
     assert response.status_code == 204
     assert response.data == b""
 
-    assert _rows_per_table(db, account_id) == dict.fromkeys(before, 0)
+    # Nothing left but the record that the deletion happened: no address, no data.
+    assert _rows_per_table(db, account_id) == dict.fromkeys(before, 0) | {"audit_events": 1}
+    assert db.execute(
+        text("SELECT action, ip, token_id, detail FROM audit_events WHERE account_id = :a"),
+        {"a": account_id},
+    ).all() == [("account_deleted", None, None, None)]
     assert _rows_per_table(db, uuid.UUID(bystander["account"]["id"])) == bystander_before
     gone = client.get("/v1/me", headers=headers)
     assert gone.status_code == 401
@@ -388,3 +395,90 @@ def test_export_holds_everything_the_account_owns(client: FlaskClient) -> None:
     text = response.get_data(as_text=True)
     for secret in (user["token"]["token"], second["token"], "secret_hash", "password", "$argon2"):
         assert secret not in text
+
+
+def test_the_export_walks_the_schema_so_no_table_an_account_owns_is_left_out(
+    client: FlaskClient, db: Session
+) -> None:
+    user = register(client)
+    account_id = uuid.UUID(user["account"]["id"])
+    client.post("/v1/sync/push", json={"sessions": [session_body()]}, headers=user["headers"])
+    _fill_pipeline_tables(db, account_id)
+    export = client.get("/v1/me/export", headers=user["headers"]).get_json()
+    rows = _rows_per_table(db, account_id)
+    shown = {"accounts": 1, "plan_changes": len(export["account"]["plan_history"])}
+    shown |= {"tokens": len(export["tokens"]), "sessions": len(export["sessions"])}
+    shown |= {name: len(records) for name, records in export["records"].items()}
+    # Every table with an account_id (found in the metadata, as a new table would be)
+    # is in the export with every row of this account, and with nothing else.
+    assert set(shown) == {t.name for t in _owned_tables()} | {"accounts"}
+    assert {name: shown[name] for name in rows} == rows | {"audit_events": shown["audit_events"]}
+    assert shown["audit_events"] == rows["audit_events"] - 1  # this export's own event
+    assert export["records"]["weekly_summaries"][0]["week"] == "2026-11-16"
+
+
+def test_sessions_export_as_csv_a_spreadsheet_can_open_safely(client: FlaskClient) -> None:
+    user = register(client)
+    kept = session_body(note='=HYPERLINK("http://evil")', pain_before=7, pain_after=3)
+    gone = session_body()
+    client.post("/v1/sync/push", json={"sessions": [kept, gone]}, headers=user["headers"])
+    client.delete(f"/v1/sessions/{gone['id']}", headers=user["headers"])
+
+    reply = client.get("/v1/me/export/sessions.csv", headers=user["headers"])
+    assert reply.status_code == 200
+    assert reply.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in reply.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(reply.get_data(as_text=True))))
+    by_id = {row["id"]: row for row in rows}
+    assert set(by_id) == {kept["id"], gone["id"]}
+    assert by_id[kept["id"]]["note"] == '\'=HYPERLINK("http://evil")'  # not a formula
+    assert (by_id[kept["id"]]["pain_before"], by_id[kept["id"]]["pain_after"]) == ("7", "3")
+    assert by_id[gone["id"]]["deleted"] == "true"
+    assert client.get("/v1/me/export/sessions.csv").status_code == 401
+
+
+def test_deleting_the_account_needs_the_password_again(client: FlaskClient) -> None:
+    user = register(client)
+    wrong = client.delete("/v1/me", json={"password": "not my password"}, headers=user["headers"])
+    assert wrong.status_code == 403
+    assert wrong.content_type == "application/problem+json"
+    unconfirmed = client.delete("/v1/me", headers=user["headers"])  # no body at all
+    assert unconfirmed.status_code == 400 and unconfirmed.content_type == "application/problem+json"
+    assert client.get("/v1/me", headers=user["headers"]).status_code == 200  # still there
+
+
+def test_the_audit_log_records_sign_ins_tokens_and_exports_without_private_data(
+    client: FlaskClient, db: Session
+) -> None:
+    user = register(client)
+    account_id = uuid.UUID(user["account"]["id"])
+    headers = user["headers"]
+    client.post("/v1/tokens", json={**_login(user), "password": "wrong password!"})
+    client.post("/v1/tokens", json={**_login(user), "email": unique_email()})  # nobody's
+    second = client.post("/v1/tokens", json=_login(user)).get_json()
+    client.delete(f"/v1/tokens/{second['id']}", headers=headers)
+    client.get("/v1/me/export", headers=headers)
+    client.get("/v1/me/export/sessions.csv", headers=headers)
+    client.patch("/v1/me", json={"password": "a brand new passphrase"}, headers=headers)
+
+    events = db.execute(
+        text(
+            "SELECT action, token_id, detail, ip FROM audit_events "
+            "WHERE account_id = :a ORDER BY id"
+        ),
+        {"a": account_id},
+    ).all()
+    assert [(e.action, e.detail) for e in events] == [
+        ("token_issued", None),  # register()'s sign-in
+        ("login_failed", None),
+        ("token_issued", None),
+        ("token_revoked", None),
+        ("exported", "json"),
+        ("exported", "csv"),
+        ("password_changed", None),
+    ]
+    assert str(events[3].token_id) == second["id"]
+    assert all(e.ip for e in events[:-1])  # the client's address, for a security review
+    everything = str(db.execute(text("SELECT * FROM audit_events")).all())
+    for private in (user["email"], PASSWORD, "wrong password!", user["token"]["token"]):
+        assert private not in everything

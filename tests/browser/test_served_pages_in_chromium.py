@@ -17,11 +17,10 @@ from flask import Flask
 from playwright.sync_api import Page, Route
 
 from api.security_headers import DOCS_CSP, REPORT_CSP
-from core.report_links import report_link
 from core.reports.render import chart_png, render_html
 from core.reports.store import open_store, weekly_keys
 from core.settings import Settings
-from core.signing import secret_key
+from core.signing import report_link, secret_key
 from tests.core.test_render import make_inputs, make_summary
 
 SPEC = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())

@@ -8,8 +8,9 @@ from sqlalchemy import ForeignKeyConstraint, Table, UniqueConstraint
 from core.models import load_all
 
 METADATA = load_all()
-# Tables that belong to no account: the accounts themselves and server-wide secrets.
-GLOBAL_TABLES = {"accounts", "server_secrets"}
+# Tables that belong to no account: the accounts themselves, server-wide secrets, and
+# the audit log, a security record that outlives the accounts it names.
+GLOBAL_TABLES = {"accounts", "server_secrets", "audit_events"}
 OWNED = [t for name, t in sorted(METADATA.tables.items()) if name not in GLOBAL_TABLES]
 
 

@@ -165,7 +165,9 @@ def test_deleting_the_account_deletes_its_reports_from_the_store(
 
     assert len(keys(person)) >= 2
     headers = _signed_in(api_client, person)
-    assert api_client.delete("/v1/me", headers=headers).status_code == 204
+    assert (
+        api_client.delete("/v1/me", json={"password": PASSWORD}, headers=headers).status_code == 204
+    )
     assert keys(person) == []
     assert len(keys(bystander)) >= 2
     with database.session() as db:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response
-from flask_smorest import Blueprint
+from flask import Response, request
 
 from api.auth import account_id, require_token, token_id
 from api.db import get_db
@@ -15,10 +14,12 @@ from api.resources.accounts.schemas import (
     AccountCreateSchema,
     AccountSchema,
     AccountUpdateSchema,
+    DeleteConfirmationSchema,
     ExportSchema,
 )
-from api.resources.common import BEARER, PUBLIC, errors_documented, json_response
-from core.services import accounts, exports
+from api.resources.common import BEARER, PUBLIC, Blueprint, errors_documented, json_response
+from core.models.audit import EXPORTED
+from core.services import accounts, audit, exports
 
 blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Accounts")
 
@@ -36,6 +37,23 @@ _CREATE_EXAMPLE = {
 @blp.doc(operationId="createAccount", security=PUBLIC)
 @blp.arguments(AccountCreateSchema, example=_CREATE_EXAMPLE)
 @blp.response(201, AccountSchema)
+@blp.doc(
+    responses={
+        201: {
+            "links": {
+                "CreateToken": {
+                    "operationId": "createToken",
+                    "description": "Sign in a device with the new account.",
+                    "requestBody": {
+                        "email": "$request.body#/email",
+                        "password": "$request.body#/password",
+                        "device_name": "knotlog app",
+                    },
+                }
+            }
+        }
+    }
+)
 @errors_documented(blp, 400, 409, 413, 422)
 def create_account(body: dict[str, Any]) -> Response:
     """Create an account"""
@@ -59,12 +77,12 @@ def get_me() -> Response:
 
 @blp.route("/me", methods=["PATCH"])
 @blp.doc(operationId="updateMe", security=BEARER)
+@require_token  # before the arguments: no validation errors for strangers
 @blp.arguments(
     AccountUpdateSchema, example={"sessions_per_week": 5, "plan_effective_week": "2026-W45"}
 )
 @blp.response(200, AccountSchema)
 @errors_documented(blp, 400, 401, 409, 422)
-@require_token
 def update_me(changes: dict[str, Any]) -> Response:
     """Change my account or weekly plan"""
     db = get_db()
@@ -77,12 +95,18 @@ def update_me(changes: dict[str, Any]) -> Response:
 
 @blp.route("/me", methods=["DELETE"])
 @blp.doc(operationId="deleteMe", security=BEARER)
+@require_token  # before the arguments: no validation errors for strangers
+@blp.arguments(DeleteConfirmationSchema, example={"password": "correct horse battery staple"})
 @blp.response(204, description="The account and everything it owned are gone.")
-@errors_documented(blp, 401)
-@require_token
-def delete_me() -> Response:
-    """Delete my account and all its data"""
+@errors_documented(blp, 400, 401, 403, 422)
+def delete_me(confirmation: dict[str, Any]) -> Response:
+    """Delete my account and all its data
+
+    The password is asked again: a stolen token alone cannot erase a person's history.
+    Every row and every report object goes; the account's tokens stop working at once.
+    """
     db = get_db()
+    accounts.confirm_password(db, account_id(), confirmation["password"])
     accounts.delete_account(db, account_id(), report_store())
     db.commit()
     return Response(status=204)
@@ -96,4 +120,34 @@ def delete_me() -> Response:
 def export_me() -> Response:
     """Export all my data"""
     db = get_db()
-    return json_response(exports.export_account(db, account_id(), datetime.now(UTC)))
+    export = exports.export_account(db, account_id(), datetime.now(UTC))
+    audit.record(db, EXPORTED, account_id=account_id(), ip=request.remote_addr, detail="json")
+    db.commit()
+    return json_response(export)
+
+
+@blp.route("/me/export/sessions.csv", methods=["GET"])
+@blp.doc(
+    operationId="exportMySessionsCsv",
+    security=BEARER,
+    responses={
+        "200": {
+            "description": "Every stored session, tombstones included, as CSV (RFC 4180, "
+            "header row first, UTF-8). Cells a spreadsheet would run as formulas start with '.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+@errors_documented(blp, 401)
+@require_token
+def export_sessions_csv() -> Response:
+    """Export my sessions as CSV"""
+    db = get_db()
+    audit.record(db, EXPORTED, account_id=account_id(), ip=request.remote_addr, detail="csv")
+    db.commit()
+    body = "".join(exports.sessions_csv(db, account_id()))
+    return Response(
+        body,
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="knotlog-sessions.csv"'},
+    )

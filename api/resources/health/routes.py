@@ -28,7 +28,7 @@ def healthz() -> Response:
 @blp.route("/readyz", methods=["GET"])
 @blp.doc(operationId="readyz", security=PUBLIC)
 @blp.response(200, HealthSchema)
-@errors_documented(blp, 503)
+@errors_documented(blp, 503, rate_limited=False)
 def readyz() -> Response:
     """Database is reachable"""
     with database().engine.connect() as conn:
@@ -43,10 +43,12 @@ def readyz() -> Response:
     responses={
         "200": {
             "description": "This API's OpenAPI document.",
-            "content": {"application/yaml": {"schema": {"type": "string"}}},
+            # The YAML text is a document (a mapping), which is what a YAML-aware client sees.
+            "content": {"application/yaml": {"schema": {"type": "object"}}},
         }
     },
 )
+@errors_documented(blp)
 def openapi_yaml() -> Response:
     """The OpenAPI document"""
     return Response(current_app.extensions["knotlog.spec_yaml"](), mimetype="application/yaml")

@@ -15,9 +15,9 @@ from api.resources.common import BEARER, PUBLIC, errors_documented, json_respons
 from api.resources.summaries.routes import week_from_path
 from api.resources.summaries.schemas import ReportLinkSchema
 from core.errors import NotFound
-from core.report_links import LINK_MAX_AGE_S, report_link, verify_report_token
 from core.reports.store import weekly_keys
 from core.services import summaries
+from core.signing import LINK_MAX_AGE_S, report_link, verify_report_token
 from core.weeks import format_week
 
 blp = Blueprint("reports", __name__, url_prefix="/v1", description="Weekly reports")
@@ -26,7 +26,7 @@ PRESIGNED_TTL_S = 300
 _CONTENT_TYPES = {"html": "text/html; charset=utf-8", "json": "application/json"}
 
 
-@blp.route("/reports/<string:week>", methods=["GET"])
+@blp.route("/reports/<week:week>", methods=["GET"])
 @blp.doc(operationId="getReport", security=BEARER)
 @blp.response(200, ReportLinkSchema)
 @errors_documented(blp, 401, 404, 422)

@@ -8,16 +8,15 @@ from typing import Any
 
 import orjson
 from flask import Response, request
-from flask_smorest import Blueprint
 
 from api.auth import account_id, require_token
 from api.db import get_db
-from api.resources.common import BEARER, errors_documented, json_response
+from api.resources.common import BEARER, Blueprint, errors_documented, json_response
 from api.resources.sessions.schemas import (
     SESSION_EXAMPLE,
-    SessionInputSchema,
     SessionListQuerySchema,
     SessionPageSchema,
+    SessionReplaceSchema,
     SessionSchema,
 )
 from core.errors import Conflict, InvalidInput, MalformedRequest
@@ -25,6 +24,12 @@ from core.services import session_reads, session_writes
 from core.session_rules import validate_session
 
 blp = Blueprint("sessions", __name__, url_prefix="/v1/sessions", description="Logged sessions")
+
+# OpenAPI links: what a client (or a stateful fuzzer) can do next with a stored session.
+SESSION_LINKS = {
+    name: {"operationId": operation, "parameters": {"session_id": "$response.body#/id"}}
+    for name, operation in (("GetSession", "getSession"), ("DeleteSession", "deleteSession"))
+}
 
 
 def request_json() -> Any:
@@ -41,11 +46,14 @@ def request_json() -> Any:
     security=BEARER,
     requestBody={
         "required": True,
-        "content": {"application/json": {"schema": SessionInputSchema, "example": SESSION_EXAMPLE}},
+        "content": {
+            "application/json": {"schema": SessionReplaceSchema, "example": SESSION_EXAMPLE}
+        },
     },
 )
 @blp.response(200, SessionSchema, description="Updated or unchanged.")
 @blp.alt_response(201, schema=SessionSchema, description="Created.")
+@blp.doc(responses={200: {"links": SESSION_LINKS}, 201: {"links": SESSION_LINKS}})
 @errors_documented(blp, 400, 401, 409, 413, 422)
 @require_token
 def put_session(session_id: uuid.UUID) -> Response:
@@ -94,10 +102,10 @@ def delete_session(session_id: uuid.UUID) -> Response:
 
 @blp.route("", methods=["GET"])
 @blp.doc(operationId="listSessions", security=BEARER)
+@require_token  # before the arguments: no validation errors for strangers
 @blp.arguments(SessionListQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, SessionPageSchema)
 @errors_documented(blp, 401)
-@require_token
 def list_sessions(**query: Any) -> Response:
     """List live sessions, newest first"""
     page = session_reads.list_sessions(

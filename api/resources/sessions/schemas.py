@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.resources.common import BaseSchema
+from api.resources.common import NO_NUL, BaseSchema
 from core import vocab
 
 SESSION_EXAMPLE = {
@@ -47,15 +47,29 @@ class SessionInputSchema(BaseSchema):
     pain_after = fields.Integer(
         required=True, validate=validate.Range(vocab.PAIN_MIN, vocab.PAIN_MAX)
     )
-    note = fields.String(allow_none=True, validate=validate.Length(max=vocab.NOTE_MAX_CHARS))
+    note = fields.String(
+        allow_none=True, validate=[validate.Length(max=vocab.NOTE_MAX_CHARS), NO_NUL]
+    )
     client_updated_at = fields.DateTime(
+        allow_none=True,
         metadata={
-            "description": "The phone's time of its last edit (RFC 3339 with offset); defaults "
-            "to the time received. A later one wins; ties keep the stored version."
-        }
+            "description": "The phone's time of its last edit (RFC 3339 with offset); absent or "
+            "null: the time received. A later one wins; ties keep the stored version."
+        },
     )
     deleted = fields.Boolean(
-        load_default=False, metadata={"description": "true makes a tombstone that sync passes on."}
+        load_default=False,
+        allow_none=True,
+        metadata={"description": "true makes a tombstone that sync passes on; null is false."},
+    )
+
+
+class SessionReplaceSchema(SessionInputSchema):
+    """The body of PUT /v1/sessions/{session_id}: the path names the session."""
+
+    id = fields.UUID(
+        allow_none=True,
+        metadata={"description": "May be left out; when sent, must equal the path's session_id."},
     )
 
 

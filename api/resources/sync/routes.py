@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
 
 from api.auth import account_id, require_token
 from api.db import get_db
-from api.resources.common import BEARER, errors_documented, json_response
+from api.resources.common import BEARER, Blueprint, errors_documented, json_response
 from api.resources.sessions.routes import request_json
 from api.resources.sync.schemas import (
     PUSH_EXAMPLE,
@@ -89,10 +88,10 @@ def _readable_id(raw: Any) -> str | None:
 
 @blp.route("/pull", methods=["GET"])
 @blp.doc(operationId="pullChanges", security=BEARER)
+@require_token  # before the arguments: no validation errors for strangers
 @blp.arguments(PullQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, PullReplySchema)
 @errors_documented(blp, 401, 410, 422)
-@require_token
 def pull(cursor: str | None = None, limit: int = 500) -> Response:
     """Pull every change after a cursor
 

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Response
-from flask_smorest import Blueprint
+from flask import Response, current_app, request
 
 from api.auth import account_id, require_token
 from api.db import get_db
-from api.resources.common import BEARER, PUBLIC, errors_documented, json_response
+from api.resources.common import BEARER, PUBLIC, Blueprint, errors_documented, json_response
 from api.resources.tokens.schemas import (
     TokenCreatedSchema,
     TokenPageSchema,
     TokenRequestSchema,
 )
+from core.errors import TooManyRequests, Unauthorized
 from core.models.account import Token
 from core.services import tokens
+from core.services.login_throttle import LoginPolicy
+from core.settings import Settings
 
 blp = Blueprint("tokens", __name__, url_prefix="/v1/tokens", description="Device tokens")
 
@@ -45,11 +47,29 @@ def token_json(token: Token) -> dict[str, Any]:
 @blp.response(201, TokenCreatedSchema)
 @errors_documented(blp, 400, 401, 422)
 def create_token(body: dict[str, Any]) -> Response:
-    """Sign in a device and get its bearer token"""
+    """Sign in a device and get its bearer token
+
+    After too many consecutive wrong passwords an account refuses sign-ins for a
+    while (429 with Retry-After), even with the right password.
+    """
     db = get_db()
-    token, secret = tokens.issue_token(db, now=datetime.now(UTC), **body)
+    try:
+        token, secret = tokens.issue_token(
+            db, now=datetime.now(UTC), policy=_login_policy(), ip=request.remote_addr, **body
+        )
+    except (Unauthorized, TooManyRequests):
+        db.commit()  # the failed attempt (and its audit event) must count, though it fails
+        raise
     db.commit()
     return json_response({**token_json(token), "token": secret}, 201)
+
+
+def _login_policy() -> LoginPolicy:
+    settings: Settings = current_app.extensions["knotlog.settings"]
+    return LoginPolicy(
+        max_failures=settings.login_max_failures,
+        lockout=timedelta(seconds=settings.login_lockout_s),
+    )
 
 
 @blp.route("", methods=["GET"])
@@ -71,6 +91,6 @@ def list_tokens() -> Response:
 def revoke_token(token_id: uuid.UUID) -> Response:
     """Revoke a token"""
     db = get_db()
-    tokens.revoke_token(db, account_id(), token_id)
+    tokens.revoke_token(db, account_id(), token_id, ip=request.remote_addr)
     db.commit()
     return Response(status=204)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.resources.common import BaseSchema
+from api.resources.common import NO_NUL, BaseSchema
 from core import vocab
 
 
 class TokenRequestSchema(BaseSchema):
-    email = fields.String(required=True, validate=validate.Length(1, vocab.EMAIL_MAX_CHARS))
+    email = fields.String(
+        required=True, validate=[validate.Length(1, vocab.EMAIL_MAX_CHARS), NO_NUL]
+    )
     password = fields.String(
         required=True, load_only=True, validate=validate.Length(1, vocab.PASSWORD_MAX_CHARS)
     )
     device_name = fields.String(
         required=True,
-        validate=validate.Length(1, vocab.DEVICE_NAME_MAX_CHARS),
+        validate=[validate.Length(1, vocab.DEVICE_NAME_MAX_CHARS), NO_NUL],
         metadata={"example": "Rosa's Pixel 8"},
     )
 
