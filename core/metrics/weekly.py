@@ -38,21 +38,14 @@ _MEANINGFUL = (
 )
 
 
-def _breakdown(column: str) -> str:
-    return f"""
-    SELECT account_id, jsonb_agg(jsonb_build_object(
+def _breakdown_items(column: str) -> str:
+    """One breakdown's JSON array, from the cells grouped by that column."""
+    return f"""jsonb_agg(jsonb_build_object(
              '{column}', {column}, 'sessions', n, 'minutes', round(seconds / 60.0, 1),
              'mean_relief', round(relief::numeric / n, 2),
              'meaningful_relief_share',
                CASE WHEN eligible > 0 THEN round(meaningful::numeric / eligible, 2) END)
-           ORDER BY {column}) AS items
-    FROM (SELECT account_id, {column}, count(*) AS n, sum(duration_s) AS seconds,
-                 sum(pain_before - pain_after) AS relief,
-                 count(*) FILTER (WHERE pain_before >= 2) AS eligible,
-                 count(*) FILTER (WHERE {_MEANINGFUL}) AS meaningful
-          FROM week_sessions GROUP BY account_id, {column}) per_value
-    GROUP BY account_id
-    """
+           ORDER BY {column}) FILTER (WHERE {column} IS NOT NULL)"""
 
 
 _COMPUTE = """
@@ -77,8 +70,19 @@ agg AS (
          count(*) FILTER (WHERE pain_after >= pain_before + 2) AS worsened
   FROM week_sessions GROUP BY account_id
 ),
-by_region AS ({by_region}),
-by_tool AS ({by_tool}),
+-- Both breakdowns from one pass over the week: a cell per (account, region) and per
+-- (account, tool), the other column NULL in each.
+cells AS (
+  SELECT account_id, region, tool, count(*) AS n, sum(duration_s) AS seconds,
+         sum(pain_before - pain_after) AS relief,
+         count(*) FILTER (WHERE pain_before >= 2) AS eligible,
+         count(*) FILTER (WHERE {meaningful}) AS meaningful
+  FROM week_sessions GROUP BY GROUPING SETS ((account_id, region), (account_id, tool))
+),
+breakdowns AS (
+  SELECT account_id, {by_region} AS by_region, {by_tool} AS by_tool
+  FROM cells GROUP BY account_id
+),
 stored AS MATERIALIZED (
   SELECT ws.account_id, ws.week, ws.sessions, ws.pain_before_sum, ws.streak_weeks
   FROM weekly_summaries ws
@@ -142,12 +146,11 @@ figures AS (
          coalesce(sa.prev_streak, cs.streak_weeks, 0) AS prior_streak,
          (coalesce(sa.mean_sum, 0) + coalesce(cp.mean_sum, 0))
            / nullif(coalesce(sa.active_weeks, 0) + coalesce(cp.active_weeks, 0), 0) AS prior_mean,
-         coalesce(r.items, '[]') AS by_region, coalesce(t.items, '[]') AS by_tool
+         coalesce(b.by_region, '[]') AS by_region, coalesce(b.by_tool, '[]') AS by_tool
   FROM accts a
   JOIN plan p USING (account_id)
   LEFT JOIN agg g USING (account_id)
-  LEFT JOIN by_region r USING (account_id)
-  LEFT JOIN by_tool t USING (account_id)
+  LEFT JOIN breakdowns b USING (account_id)
   LEFT JOIN stored_by_account sa USING (account_id)
   LEFT JOIN computed_prior cp USING (account_id)
   LEFT JOIN computed_streak cs USING (account_id)
@@ -202,8 +205,8 @@ def _compute_sql(all_accounts: bool) -> str:
         plan_order_h=_PLAN_ORDER.format(w="h.week"),
         meaningful=_MEANINGFUL,
         monday=_MONDAY,
-        by_region=_breakdown("region"),
-        by_tool=_breakdown("tool"),
+        by_region=_breakdown_items("region"),
+        by_tool=_breakdown_items("tool"),
     )
 
 

@@ -31,7 +31,13 @@ class WeeklySummary(Base):
     __table_args__ = (
         # compute_week reads the 4 weeks before W for every account at once, and the
         # pipeline reads one week for all: without it, a scan of every week ever stored.
-        Index("ix_weekly_summaries_week_account_id", "week", "account_id"),
+        # The columns compute_week needs ride along, so that read never visits the table.
+        Index(
+            "ix_weekly_summaries_week_account_id",
+            "week",
+            "account_id",
+            postgresql_include=["sessions", "pain_before_sum", "streak_weeks"],
+        ),
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(
