@@ -26,7 +26,7 @@ class _Server(BaseApplication):
 
 
 def run_gunicorn(settings: Settings, bind: str, workers: int) -> None:
-    from api import gunicorn_conf  # the Procfile's settings: JSON logs, metrics across workers
+    from knotlog import gunicorn_conf  # the Procfile's settings: JSON logs, metrics across workers
 
     hooks = {
         name: getattr(gunicorn_conf, name)

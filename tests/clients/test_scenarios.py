@@ -13,11 +13,13 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.common import web_process
 from core.migrate import upgrade
@@ -86,3 +88,25 @@ def test_the_scenario_with_the_generated_typescript_client(scenario_env: dict[st
     npm("run", "build")
     out = _run(["node", "build/scenario.js"], scenario_env, cwd=ROOT / "clients" / "typescript")
     assert "typescript scenario ok" in out
+
+
+def test_the_web_process_metrics_add_up_every_worker(scenario_env: dict[str, str]) -> None:
+    """/metrics of the Procfile's web process (2 gunicorn workers) counts every request,
+    whichever worker served it and whichever one answers the scrape."""
+    base = scenario_env["KNOTLOG_BASE_URL"]
+
+    def healthz_count() -> float:
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as reply:
+            text = reply.read().decode()
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "knotlog_http_requests_total"
+            and sample.labels.get("route") == "/healthz"
+        )
+
+    before = healthz_count()
+    for _ in range(40):  # new connections, spread over the workers
+        urllib.request.urlopen(f"{base}/healthz", timeout=10).read()
+    assert healthz_count() - before == 40

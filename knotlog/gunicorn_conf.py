@@ -1,4 +1,4 @@
-"""gunicorn settings of the Procfile's web process (`-c python:api.gunicorn_conf`).
+"""gunicorn settings of the Procfile's web process (`-c python:knotlog.gunicorn_conf`).
 
 JSON log lines from every worker (gunicorn's own included; the app writes one line per
 request, so gunicorn's access log is off), and Prometheus figures added up across
@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 from typing import Any
 
-from core.logs import configure_logging
-from core.settings import Settings
-
+# Before anything imports prometheus_client: it picks its storage once, at import time.
+# (This module lives outside api/ for that reason: importing api/ would import it.)
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="knotlog-metrics-")
+assert "prometheus_client" not in sys.modules, "imported before its multiprocess folder was set"
+
+from core.logs import configure_logging  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 accesslog = None
 # Idle keep-alive connections stay open longer than a client's pause or a load balancer's
