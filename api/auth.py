@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import g, request
+from flask import current_app, g, request
 
 from api.db import get_db
 from core.errors import Unauthorized
+from core.services.login_throttle import LoginPolicy
 from core.services.tokens import authenticate
+from core.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,3 +46,12 @@ def account_id() -> uuid.UUID:
 def token_id() -> uuid.UUID:
     value: uuid.UUID = g.token_id
     return value
+
+
+def login_policy() -> LoginPolicy:
+    """The per-account lockout of failed passwords, from the settings."""
+    settings: Settings = current_app.extensions["knotlog.settings"]
+    return LoginPolicy(
+        max_failures=settings.login_max_failures,
+        lockout=timedelta(seconds=settings.login_lockout_s),
+    )

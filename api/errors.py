@@ -7,7 +7,7 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -94,7 +94,10 @@ def http_exception_problem(error: HTTPException) -> Response:
     if status == 422 and errors:
         detail = "Some fields are invalid; see errors."
     if status == 413:
-        detail = "The request body is larger than this server accepts."
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        detail = "The request body is larger than this server accepts" + (
+            f" ({limit} bytes)." if limit else "."
+        )
     return problem(
         status,
         detail,

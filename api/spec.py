@@ -21,6 +21,9 @@ Sync API of knotlog, a log of trigger-point self-massage sessions.
 Authenticate with `Authorization: Bearer <token>` (create an account, then a token).
 Errors are RFC 9457 problem documents (`application/problem+json`) with per-field
 `errors`. Push answers per item, so one bad session never blocks a phone's queue.
+Only 429 (a rate limit, or sign-ins locked after repeated wrong passwords) and 503 are
+temporary: retry them after `Retry-After` seconds; any other 4xx will fail again.
+Changing the email or the password, and deleting the account, ask for the password.
 """
 
 

@@ -93,6 +93,9 @@ class Database:
             "pool_size": settings.db_pool_size,
             "max_overflow": settings.db_pool_size,
             "pool_pre_ping": True,
+            # A database error's message must never carry a statement's values (notes,
+            # pain scores, emails) into the logs.
+            "hide_parameters": True,
         }
         options.update(engine_options)
         engine = create_engine(resolve_url(settings), **options)

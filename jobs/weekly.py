@@ -454,7 +454,8 @@ def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> in
                     "event": "weekly.email_failed",
                     "account_id": str(email.account_id),
                     "week": format_week(email.week),
-                    "error": (delivery.error or "")[:200],
+                    # Only the kind: an SMTP error's text can carry the recipient's address.
+                    "error": (delivery.error or "").split("(", 1)[0][:80],
                 },
             )
     return sum(1 for d in deliveries if d.outcome == NOT_SENT)

@@ -24,6 +24,7 @@ LOGIN_FAILED = "login_failed"
 LOGIN_LOCKED = "login_locked"
 TOKEN_REVOKED = "token_revoked"
 PASSWORD_CHANGED = "password_changed"  # the account's other tokens are revoked with it
+EMAIL_CHANGED = "email_changed"
 EXPORTED = "exported"
 ACCOUNT_DELETED = "account_deleted"
 

@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core import vocab
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, Unavailable
 from core.models.account import Account, PlanChange, Token
-from core.models.audit import ACCOUNT_DELETED, PASSWORD_CHANGED, AuditEvent
+from core.models.audit import ACCOUNT_DELETED, EMAIL_CHANGED, PASSWORD_CHANGED, AuditEvent
 from core.reports.store import ReportStore, account_prefix
-from core.security import hash_password, verify_password
+from core.security import hash_password
 from core.services import audit
 from core.services.week_tasks import mark_plan_changed
 from core.weeks import current_week_start
@@ -100,11 +101,13 @@ def update_account(
     *,
     now: datetime,
     keep_token_id: uuid.UUID | None = None,
+    ip: str | None = None,
 ) -> list[date]:
     """Apply a PATCH. Returns the effective week of a recorded plan change (empty if none),
     so the caller can mark finished weeks from then on stale."""
-    if "email" in changes:
+    if "email" in changes and normalize_email(changes["email"]) != account.email:
         account.email = normalize_email(changes["email"])
+        audit.record(db, EMAIL_CHANGED, account_id=account.id, token_id=keep_token_id, ip=ip)
     if "timezone" in changes:
         account.timezone = changes["timezone"]
     if "weekly_email" in changes:
@@ -113,7 +116,7 @@ def update_account(
         account.password_hash = hash_password(changes["password"])
         # A new password ends every other device's session (a stolen token stops working).
         db.execute(delete(Token).where(Token.account_id == account.id, Token.id != keep_token_id))
-        audit.record(db, PASSWORD_CHANGED, account_id=account.id, token_id=keep_token_id)
+        audit.record(db, PASSWORD_CHANGED, account_id=account.id, token_id=keep_token_id, ip=ip)
 
     plan_fields = {"sessions_per_week", "minutes_per_week", "plan_effective_week"}
     recorded: list[date] = []
@@ -140,13 +143,6 @@ def update_account(
     return recorded
 
 
-def confirm_password(db: Session, account_id: uuid.UUID, password: str) -> None:
-    """Forbidden unless `password` is the account's own (asked again before erasure)."""
-    account = get_account(db, account_id)
-    if not verify_password(account.password_hash, password):
-        raise Forbidden("The password does not match; the account was not deleted.")
-
-
 def delete_account(db: Session, account_id: uuid.UUID, store: ReportStore) -> None:
     """Remove every row (owned tables cascade from accounts, the audit log is erased too)
     and every report object.
@@ -162,7 +158,14 @@ def delete_account(db: Session, account_id: uuid.UUID, store: ReportStore) -> No
     db.execute(delete(AuditEvent).where(AuditEvent.account_id == account_id))
     audit.record(db, ACCOUNT_DELETED, account_id=account_id)
     db.flush()
-    store.delete_prefix(account_prefix(account_id))
+    try:
+        store.delete_prefix(account_prefix(account_id))
+    except (BotoCoreError, ClientError, OSError) as exc:
+        # Transient: the caller rolls the rows back too, and the person can simply retry.
+        raise Unavailable(
+            "The report store did not answer; nothing was deleted. Try again shortly.",
+            retry_after=30,
+        ) from exc
 
 
 def stop_weekly_email(db: Session, account_id: uuid.UUID) -> None:

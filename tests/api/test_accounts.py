@@ -235,7 +235,9 @@ def test_patch_validates_fields_like_create(client: FlaskClient) -> None:
 def test_patch_email_to_a_taken_one_is_409(client: FlaskClient) -> None:
     alice, bob = register(client), register(client)
     response = client.patch(
-        "/v1/me", json={"email": alice["email"].upper()}, headers=bob["headers"]
+        "/v1/me",
+        json={"email": alice["email"].upper(), "current_password": PASSWORD},
+        headers=bob["headers"],
     )
     assert response.status_code == 409
     assert "email" in response.get_json()["errors"]
@@ -262,7 +264,11 @@ def test_password_change_revokes_other_tokens_but_keeps_the_callers(client: Flas
     assert client.get("/v1/me", headers=other_headers).status_code == 200
 
     new_password = "a much longer new passphrase"
-    changed = client.patch("/v1/me", json={"password": new_password}, headers=user["headers"])
+    changed = client.patch(
+        "/v1/me",
+        json={"password": new_password, "current_password": PASSWORD},
+        headers=user["headers"],
+    )
     assert changed.status_code == 200
     assert "password" not in changed.get_json()
 
@@ -459,7 +465,11 @@ def test_the_audit_log_records_sign_ins_tokens_and_exports_without_private_data(
     client.delete(f"/v1/tokens/{second['id']}", headers=headers)
     client.get("/v1/me/export", headers=headers)
     client.get("/v1/me/export/sessions.csv", headers=headers)
-    client.patch("/v1/me", json={"password": "a brand new passphrase"}, headers=headers)
+    client.patch(
+        "/v1/me",
+        json={"password": "a brand new passphrase", "current_password": PASSWORD},
+        headers=headers,
+    )
 
     events = db.execute(
         text(

@@ -173,7 +173,11 @@ def test_a_common_password_is_refused_at_a_change_and_changes_nothing(
 ) -> None:
     user = register(client)
     other = sign_in(client, user["email"], PASSWORD).get_json()
-    response = client.patch("/v1/me", json={"password": "Football1"}, headers=user["headers"])
+    response = client.patch(
+        "/v1/me",
+        json={"password": "Football1", "current_password": PASSWORD},
+        headers=user["headers"],
+    )
     assert response.status_code == 422
     assert set(response.get_json()["errors"]) == {"password"}
     # Nothing changed: the old password works and no token was revoked.
@@ -206,7 +210,9 @@ def test_a_password_change_revokes_every_other_token(client: FlaskClient) -> Non
     user = register(client)
     others = [sign_in(client, user["email"], PASSWORD).get_json()["token"] for _ in range(2)]
     changed = client.patch(
-        "/v1/me", json={"password": "a fresh and long passphrase"}, headers=user["headers"]
+        "/v1/me",
+        json={"password": "a fresh and long passphrase", "current_password": PASSWORD},
+        headers=user["headers"],
     )
     assert changed.status_code == 200
     for token in others:
@@ -268,3 +274,42 @@ def test_the_account_id_in_a_token_is_no_secret_but_the_rest_is(client: FlaskCli
     raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     assert uuid.UUID(bytes=raw[:16]) == uuid.UUID(user["account"]["id"])
     assert len(raw) - 16 == 32
+
+
+def test_a_token_alone_cannot_take_the_account_over(client: FlaskClient) -> None:
+    """Changing the email or password, or deleting the account, asks for the password."""
+    user = register(client)
+    stolen = {
+        "Authorization": f"Bearer {sign_in(client, user['email'], PASSWORD).get_json()['token']}"
+    }
+    for change in ({"password": "a thief's new passphrase"}, {"email": unique_email("thief")}):
+        missing = client.patch("/v1/me", json=change, headers=stolen)
+        assert missing.status_code == 422
+        assert set(missing.get_json()["errors"]) == {"current_password"}
+        wrong = client.patch(
+            "/v1/me", json={**change, "current_password": "a guess!"}, headers=stolen
+        )
+        assert wrong.status_code == 403
+    assert client.delete("/v1/me", json={"password": "a guess!"}, headers=stolen).status_code == 403
+    # Nothing changed: the owner still signs in with the old password, all tokens work.
+    assert sign_in(client, user["email"], PASSWORD).status_code == 201
+    assert client.get("/v1/me", headers=user["headers"]).get_json()["email"] == user["email"]
+
+
+def test_wrong_passwords_sent_with_a_token_count_toward_the_lockout(
+    settings: Settings, engine: Engine
+) -> None:
+    policy = dataclasses.replace(settings, login_max_failures=3)
+    app = create_app(policy, Database.from_engine(engine))
+    client = app.test_client()
+    user = register(client)
+    for _ in range(3):
+        guess = client.delete("/v1/me", json={"password": "a guess!"}, headers=user["headers"])
+        assert guess.status_code == 403
+    locked = client.patch(
+        "/v1/me",
+        json={"password": "another new passphrase", "current_password": PASSWORD},
+        headers=user["headers"],
+    )
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert sign_in(client, user["email"], PASSWORD).status_code == 429

@@ -62,7 +62,9 @@ SERVER_CHECKED = {
     "listSummaries": {"from", "to"},
     # (a password on the list of common passwords is refused: NIST SP 800-63B)
     "createAccount": {"timezone", "password"},
-    "updateMe": {"timezone", "plan_effective_week", "password"},
+    # (and changing the email or password needs the current password, which only the
+    # account knows)
+    "updateMe": {"timezone", "plan_effective_week", "password", "current_password"},
     # and a body id, when sent, equal to the path's (a rule across two locations)
     "putSession": {"id", "started_at", "client_updated_at"},
 }

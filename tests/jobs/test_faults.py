@@ -102,7 +102,9 @@ def test_database_connections_dropped_mid_run_lose_nothing_and_mail_nobody_twice
             busy = db.execute(
                 text(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                    "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
+                    "AND state IN ('active', 'idle in transaction') "
+                    "AND (query LIKE '%week_tasks%' OR query LIKE '%weekly_summaries%')"
                 )
             ).scalar_one()
             db.rollback()

@@ -21,7 +21,7 @@ from core.weeks import format_week
 from jobs.weekly import Pipeline, weekly_pass
 from tests.conftest import PASSWORD
 from tests.jobs.conftest import Person, latest_final_week, log_sessions, make_person
-from tests.services import Inbox, s3_client
+from tests.services import FlakyS3, Inbox, s3_client
 
 
 def _signed_in(client: FlaskClient, person: Person) -> dict[str, str]:
@@ -176,3 +176,24 @@ def test_deleting_the_account_deletes_its_reports_from_the_store(
         ).scalar_one()
     assert left == 0
     assert api_client.get("/v1/me", headers=headers).status_code == 401
+
+
+def test_deleting_while_the_report_store_is_down_is_a_503_and_deletes_nothing(
+    pipeline: Pipeline, database: Database, pipeline_settings: Settings, flaky_s3: FlakyS3
+) -> None:
+    person = make_person(database)
+    log_sessions(database, person, latest_final_week(), 2)
+    weekly_pass(pipeline)
+    down = replace(pipeline_settings, s3_endpoint_url=flaky_s3.endpoint)
+    client = create_app(down, database).test_client()
+    headers = _signed_in(client, person)
+    flaky_s3.fail(-1)
+
+    reply = client.delete("/v1/me", json={"password": PASSWORD}, headers=headers)
+
+    assert reply.status_code == 503 and int(reply.headers["Retry-After"]) > 0
+    assert reply.content_type == "application/problem+json"
+    assert client.get("/v1/me", headers=headers).status_code == 200  # rows rolled back
+    # The store is back (reached directly): the same request now deletes everything.
+    back = create_app(pipeline_settings, database).test_client()
+    assert back.delete("/v1/me", json={"password": PASSWORD}, headers=headers).status_code == 204

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, request
+from sqlalchemy.orm import Session
 
-from api.auth import account_id, require_token, token_id
+from api.auth import account_id, login_policy, require_token, token_id
 from api.db import get_db
 from api.reports import report_store
 from api.resources.accounts.schemas import (
@@ -18,8 +19,11 @@ from api.resources.accounts.schemas import (
     ExportSchema,
 )
 from api.resources.common import BEARER, PUBLIC, Blueprint, errors_documented, json_response
+from core.errors import Forbidden, InvalidInput, TooManyRequests
+from core.models.account import Account
 from core.models.audit import EXPORTED
 from core.services import accounts, audit, exports
+from core.services.reauth import reconfirm_password
 
 blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Accounts")
 
@@ -82,12 +86,21 @@ def get_me() -> Response:
     AccountUpdateSchema, example={"sessions_per_week": 5, "plan_effective_week": "2026-W45"}
 )
 @blp.response(200, AccountSchema)
-@errors_documented(blp, 400, 401, 409, 422)
+@errors_documented(blp, 400, 401, 403, 409, 422)
 def update_me(changes: dict[str, Any]) -> Response:
     """Change my account or weekly plan"""
     db = get_db()
     account = accounts.get_account(db, account_id())
-    accounts.update_account(db, account, changes, now=datetime.now(UTC), keep_token_id=token_id())
+    now = datetime.now(UTC)
+    if {"email", "password"} & changes.keys():
+        if "current_password" not in changes:
+            raise InvalidInput(
+                {"current_password": ["Send the current password to change the email or password."]}
+            )
+        _reconfirm(db, account, changes["current_password"], now)
+    accounts.update_account(
+        db, account, changes, now=now, keep_token_id=token_id(), ip=request.remote_addr
+    )
     profile = exports.profile(db, account)
     db.commit()
     return json_response(profile)
@@ -98,7 +111,7 @@ def update_me(changes: dict[str, Any]) -> Response:
 @require_token  # before the arguments: no validation errors for strangers
 @blp.arguments(DeleteConfirmationSchema, example={"password": "correct horse battery staple"})
 @blp.response(204, description="The account and everything it owned are gone.")
-@errors_documented(blp, 400, 401, 403, 422)
+@errors_documented(blp, 400, 401, 403, 422, 503)
 def delete_me(confirmation: dict[str, Any]) -> Response:
     """Delete my account and all its data
 
@@ -106,10 +119,21 @@ def delete_me(confirmation: dict[str, Any]) -> Response:
     Every row and every report object goes; the account's tokens stop working at once.
     """
     db = get_db()
-    accounts.confirm_password(db, account_id(), confirmation["password"])
+    account = accounts.get_account(db, account_id())
+    _reconfirm(db, account, confirmation["password"], datetime.now(UTC))
     accounts.delete_account(db, account_id(), report_store())
     db.commit()
     return Response(status=204)
+
+
+def _reconfirm(db: Session, account: Account, password: str, now: datetime) -> None:
+    try:
+        reconfirm_password(
+            db, account, password, now=now, policy=login_policy(), ip=request.remote_addr
+        )
+    except (Forbidden, TooManyRequests):
+        db.commit()  # a wrong password counts toward the lockout, though the call fails
+        raise
 
 
 @blp.route("/me/export", methods=["GET"])

@@ -57,6 +57,13 @@ class AccountCreateSchema(BaseSchema):
 
 
 class AccountUpdateSchema(BaseSchema):
+    current_password = fields.String(
+        load_only=True,
+        metadata={
+            "description": "The account's password, required to change `email` or "
+            "`password` (a token alone must not be enough to take an account over)."
+        },
+    )
     email = fields.Email(validate=validate.Length(max=vocab.EMAIL_MAX_CHARS))
     password = _password(required=False, description="Changing it revokes every other token.")
     timezone = fields.String(validate=_check_timezone)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 
-from api.auth import account_id, require_token
+from api.auth import account_id, login_policy, require_token
 from api.db import get_db
 from api.resources.common import BEARER, PUBLIC, Blueprint, errors_documented, json_response
 from api.resources.tokens.schemas import (
@@ -19,8 +19,6 @@ from api.resources.tokens.schemas import (
 from core.errors import TooManyRequests, Unauthorized
 from core.models.account import Token
 from core.services import tokens
-from core.services.login_throttle import LoginPolicy
-from core.settings import Settings
 
 blp = Blueprint("tokens", __name__, url_prefix="/v1/tokens", description="Device tokens")
 
@@ -55,21 +53,13 @@ def create_token(body: dict[str, Any]) -> Response:
     db = get_db()
     try:
         token, secret = tokens.issue_token(
-            db, now=datetime.now(UTC), policy=_login_policy(), ip=request.remote_addr, **body
+            db, now=datetime.now(UTC), policy=login_policy(), ip=request.remote_addr, **body
         )
     except (Unauthorized, TooManyRequests):
         db.commit()  # the failed attempt (and its audit event) must count, though it fails
         raise
     db.commit()
     return json_response({**token_json(token), "token": secret}, 201)
-
-
-def _login_policy() -> LoginPolicy:
-    settings: Settings = current_app.extensions["knotlog.settings"]
-    return LoginPolicy(
-        max_failures=settings.login_max_failures,
-        lockout=timedelta(seconds=settings.login_lockout_s),
-    )
 
 
 @blp.route("", methods=["GET"])
