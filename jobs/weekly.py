@@ -17,7 +17,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -58,6 +58,9 @@ _MARK_REPORTED = text(
     "WHERE week = :week AND account_id = ANY(:ids)"
 )
 _DONE = text("DELETE FROM week_tasks WHERE week = :week AND account_id = ANY(:ids)")
+
+
+_Object = tuple[str, bytes, str]  # key, body, content type
 
 
 @dataclass
@@ -194,36 +197,8 @@ def _process_batch(
             summaries = {
                 row.account_id: row for row in db.execute(_SUMMARIES, {"week": week, "ids": ids})
             }
-            objects: list[tuple[str, bytes, str]] = []
-            for task in tasks:
-                row = summaries[task.account_id]
-                summary = summary_json(row)
-                account_inputs = inputs[task.account_id]
-                json_key, html_key = weekly_keys(task.account_id, format_week(week))
-                objects.append(
-                    (
-                        json_key,
-                        render.render_json(
-                            str(task.account_id), summary, account_inputs, row.version
-                        ),
-                        "application/json",
-                    )
-                )
-                chart = render.chart_png(account_inputs)  # drawn once: page and email
-                html = render.render_html(summary, account_inputs, task.timezone, chart)
-                objects.append((html_key, html.encode(), "text/html; charset=utf-8"))
-                if _email_due(task):
-                    emails.append(
-                        _Email(
-                            task.account_id,
-                            week,
-                            task.email,
-                            summary,
-                            account_inputs,
-                            chart,
-                        )
-                    )
-            pipeline.store.put_many(objects)
+            # Uploads start as each report is drawn, overlapping the rendering of the next.
+            written = pipeline.store.put_many(_reports(week, tasks, summaries, inputs, emails))
             due = [e.account_id for e in emails if e.week == week]
             if due:
                 db.execute(_EMAIL_DUE, {"week": week, "ids": due})
@@ -232,19 +207,41 @@ def _process_batch(
             stats.weeks.add(week)
             stats.accounts.update(ids)
             stats.summaries += len(ids)
-            stats.reports += len(objects)
+            stats.reports += written
             log.info(
                 "weekly batch",
                 extra={
                     "event": "weekly.batch",
                     "week": format_week(week),
                     "accounts": len(ids),
-                    "objects": len(objects),
+                    "objects": written,
                     "emails_due": sum(1 for e in emails if e.week == week),
                     "seconds": round(time.monotonic() - started, 3),
                 },
             )
     return len(claimed), emails
+
+
+def _reports(
+    week: date,
+    tasks: list[Any],
+    summaries: dict[uuid.UUID, Any],
+    inputs: dict[uuid.UUID, dict[str, Any]],
+    emails: list[_Email],
+) -> Iterator[_Object]:
+    """Each task's JSON and HTML report as it is drawn; the emails due go to `emails`."""
+    for task in tasks:
+        row = summaries[task.account_id]
+        summary = summary_json(row)
+        account_inputs = inputs[task.account_id]
+        json_key, html_key = weekly_keys(task.account_id, format_week(week))
+        body = render.render_json(str(task.account_id), summary, account_inputs, row.version)
+        yield json_key, body, "application/json"
+        chart = render.chart_png(account_inputs)  # drawn once: page and email
+        html = render.render_html(summary, account_inputs, task.timezone, chart)
+        yield html_key, html.encode(), "text/html; charset=utf-8"
+        if _email_due(task):
+            emails.append(_Email(task.account_id, week, task.email, summary, account_inputs, chart))
 
 
 def _email_due(task: Any) -> bool:

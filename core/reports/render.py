@@ -206,7 +206,7 @@ class _ChartCanvas:
         width, height = CHART_SIZE_PX
         image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba())
         buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="png", compress_level=3)
+        image.convert("RGB").save(buffer, format="png", compress_level=1)  # speed over bytes
         return buffer.getvalue()
 
 

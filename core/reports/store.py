@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,7 +28,12 @@ PUT_THREADS = 16  # boto3 spends ~2 ms of CPU per PUT; the rest is waiting on th
 class ReportStore(Protocol):
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
 
-    def put_many(self, objects: Sequence[tuple[str, bytes, str]]) -> None: ...
+    def put_many(self, objects: Iterable[tuple[str, bytes, str]]) -> int:
+        """Write them all (raising the first failure once every write has ended); how many.
+
+        `objects` may be a generator: S3 starts each write as soon as it is produced, so
+        rendering the next report overlaps the uploads of the previous ones."""
+        ...
 
     def get(self, key: str) -> bytes: ...
 
@@ -84,14 +89,11 @@ class S3ReportStore:
             ServerSideEncryption="AES256",
         )
 
-    def put_many(self, objects: Sequence[tuple[str, bytes, str]]) -> None:
-        if len(objects) <= 1:
-            for key, body, content_type in objects:
-                self.put(key, body, content_type)
-            return
-        with ThreadPoolExecutor(max_workers=min(PUT_THREADS, len(objects))) as pool:
-            # list() re-raises the first failure after every put has finished or failed.
-            list(pool.map(lambda o: self.put(*o), objects))
+    def put_many(self, objects: Iterable[tuple[str, bytes, str]]) -> int:
+        with ThreadPoolExecutor(max_workers=PUT_THREADS) as pool:
+            # map() submits each object as the iterable yields it; list() re-raises the
+            # first failure after every put has finished or failed.
+            return len(list(pool.map(lambda o: self.put(*o), objects)))
 
     def get(self, key: str) -> bytes:
         try:
@@ -171,9 +173,12 @@ class FileReportStore:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def put_many(self, objects: Sequence[tuple[str, bytes, str]]) -> None:
+    def put_many(self, objects: Iterable[tuple[str, bytes, str]]) -> int:
+        written = 0
         for key, body, content_type in objects:
             self.put(key, body, content_type)
+            written += 1
+        return written
 
     def get(self, key: str) -> bytes:
         try:
