@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any, TypeVar, cast
 
 from knotlog_client import AuthenticatedClient, Client
-from knotlog_client.api.accounts import create_account
+from knotlog_client.api.accounts import create_account, delete_me, get_me
 from knotlog_client.api.reports import get_report
 from knotlog_client.api.summaries import get_summary
 from knotlog_client.api.sync import pull_changes, push_sessions
@@ -27,6 +27,7 @@ from knotlog_client.api.tokens import create_token
 from knotlog_client.models import (
     Account,
     AccountCreate,
+    DeleteConfirmation,
     PullReply,
     PushReply,
     PushRequest,
@@ -167,6 +168,11 @@ def main() -> None:
     with urllib.request.urlopen(link.html_url, timeout=10) as reply:
         check(reply.headers.get_content_type() == "text/html", "HTML report")
         check(week in reply.read().decode(), "HTML report names its week")
+
+    # Leaving: the password again, then every device is signed out at once.
+    gone = delete_me.sync_detailed(client=phone, body=DeleteConfirmation(password=PASSWORD))
+    check(gone.status_code == 204, f"account deleted: {gone.status_code}")
+    check(get_me.sync_detailed(client=laptop).status_code == 401, "tokens stop working")
 
     print(f"python scenario ok: {email} {week}, {len(kept)} sessions, report v{report['version']}")
 

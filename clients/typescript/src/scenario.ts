@@ -177,4 +177,10 @@ const page = await fetch(link.data.html_url);
 check(page.ok && (page.headers.get("content-type") ?? "").startsWith("text/html"), "HTML report");
 check((await page.text()).includes(week), "HTML report names its week");
 
+// Leaving: the password again, then every device is signed out at once.
+const gone = await phone.DELETE("/v1/me", { body: { password: PASSWORD } });
+check(gone.response.status === 204, `account deleted: ${gone.response.status}`);
+const after = await laptop.GET("/v1/me");
+check(after.response.status === 401, "tokens stop working");
+
 console.log(`typescript scenario ok: ${email} ${week}, ${kept.length} sessions, report v${report.version}`);
