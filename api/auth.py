@@ -19,16 +19,21 @@ from core.settings import Settings
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def bearer_credentials() -> str | None:
+    """The credentials of an `Authorization: Bearer ...` header, or None."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    return (credentials.strip() or None) if scheme.lower() == "bearer" else None
+
+
 def require_token(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        header = request.headers.get("Authorization", "")
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() != "bearer" or not credentials.strip():
+        credentials = bearer_credentials()
+        if credentials is None:
             raise Unauthorized("Send 'Authorization: Bearer <token>'; create a token first.")
         now = datetime.now(UTC)
         db = get_db()
-        token = authenticate(db, credentials.strip(), now)
+        token = authenticate(db, credentials, now)
         if token.last_used_at == now:
             db.commit()  # keep the last-used stamp even when the call itself only reads
         g.account_id = token.account_id

@@ -26,23 +26,16 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.auth import bearer_credentials
 from api.db import database
 from core import logs, telemetry
+from core.services.week_tasks import pipeline_backlog
 
 log = logging.getLogger("knotlog.request")
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_BACKLOG = text(
-    """
-    SELECT (SELECT count(*) FROM week_tasks) AS tasks,
-           (SELECT count(*) FROM weekly_emails WHERE status = 'pending') AS pending,
-           (SELECT count(*) FROM weekly_emails
-             WHERE status = 'sending' AND claimed_at < now() - interval '1 hour') AS stuck
-    """
-)
 
 
 class _PipelineBacklog(Collector):
@@ -54,7 +47,7 @@ class _PipelineBacklog(Collector):
     def collect(self) -> Iterator[Metric]:
         try:
             with self.app.app_context(), database().engine.connect() as conn:
-                row = conn.execute(_BACKLOG).one()
+                row = pipeline_backlog(conn)
         except SQLAlchemyError as exc:  # the process's own figures are still worth serving
             log.warning("backlog figures unavailable", extra={"error": type(exc).__name__})
             return
@@ -64,18 +57,24 @@ class _PipelineBacklog(Collector):
                 "(account, week) summaries waiting for a clock",
                 row.tasks,
             ),
-            ("knotlog_weekly_emails_pending", "Weekly emails due and not yet sent", row.pending),
+            (
+                "knotlog_weekly_emails_pending",
+                "Weekly emails due and not yet sent",
+                row.pending_emails,
+            ),
             (
                 "knotlog_weekly_emails_stuck",
                 "Emails claimed over an hour ago and never confirmed (a crash mid-send): check",
-                row.stuck,
+                row.stuck_emails,
             ),
         ):
             yield GaugeMetricFamily(name, doc, value=value)
 
 
 def init_app(app: Flask) -> None:
-    backlog = _PipelineBacklog(app)
+    # Its own registry, collected at each scrape (the process registries hold no DB reads).
+    backlog = CollectorRegistry(auto_describe=False)
+    backlog.register(_PipelineBacklog(app))
     metrics_token = app.extensions["knotlog.settings"].metrics_token
 
     @app.before_request
@@ -113,22 +112,14 @@ def init_app(app: Flask) -> None:
     def metrics() -> Response:
         """Prometheus text format; with METRICS_TOKEN set, only for that bearer token."""
         if metrics_token:
-            given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            given = bearer_credentials() or ""
             if not hmac.compare_digest(given.encode(), metrics_token.encode()):
                 return Response("metrics need the operator's token\n", 401, mimetype="text/plain")
         registry: CollectorRegistry = REGISTRY
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
-        body = generate_latest(registry) + generate_latest(_OneShot(backlog))
+        body = generate_latest(registry) + generate_latest(backlog)
         return Response(
             body, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"}
         )
-
-
-class _OneShot(CollectorRegistry):
-    """A registry holding one collector, built per scrape (the backlog reads the database)."""
-
-    def __init__(self, collector: Collector) -> None:
-        super().__init__(auto_describe=False)
-        self.register(collector)

@@ -18,6 +18,7 @@ from flask import Flask, Response, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded, RequestLimit
 
+from api.auth import bearer_credentials
 from api.errors import problem
 from core.settings import Settings
 
@@ -39,18 +40,13 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def _bearer() -> str | None:
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    return (credentials.strip() or None) if scheme.lower() == "bearer" else None
-
-
 def token_key() -> str:
     # A digest, never the token: the keys may sit in a Redis other programs can read.
-    return hashlib.sha256((_bearer() or "").encode()).hexdigest()[:32]
+    return hashlib.sha256((bearer_credentials() or "").encode()).hexdigest()[:32]
 
 
 def _without_token() -> bool:
-    return _bearer() is None
+    return bearer_credentials() is None
 
 
 def _not_a_login() -> bool:

@@ -215,7 +215,7 @@ def _process_batch(
                     "week": format_week(week),
                     "accounts": len(ids),
                     "objects": written,
-                    "emails_due": sum(1 for e in emails if e.week == week),
+                    "emails_due": len(due),
                     "seconds": round(time.monotonic() - started, 3),
                 },
             )
@@ -309,7 +309,7 @@ _STILL_PENDING = text(
 )
 _LEFT_PENDING = text(
     """
-    SELECT e.account_id, e.week, a.email, a.timezone FROM weekly_emails e
+    SELECT e.account_id, e.week, a.email FROM weekly_emails e
     JOIN accounts a ON a.id = e.account_id
     WHERE e.status = 'pending' AND (e.week, e.account_id) > (:after_week, :after_id)
     ORDER BY e.week, e.account_id
@@ -456,15 +456,3 @@ def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> in
                 },
             )
     return sum(1 for d in deliveries if d.outcome == NOT_SENT)
-
-
-def stuck_email_claims(db: Session) -> int:
-    """Claims older than an hour still 'sending': a crash mid-send; alert, never resend."""
-    return int(
-        db.execute(
-            text(
-                "SELECT count(*) FROM weekly_emails "
-                "WHERE status = 'sending' AND claimed_at < now() - interval '1 hour'"
-            )
-        ).scalar_one()
-    )

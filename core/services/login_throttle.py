@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session
 
 from core.errors import TooManyRequests
 from core.models.account import Account
+from core.models.audit import LOGIN_FAILED, LOGIN_LOCKED
+from core.security import verify_password
+from core.services import audit
 
 
 class SignInLocked(TooManyRequests):
@@ -30,7 +33,35 @@ class LoginPolicy:
     lockout: timedelta = timedelta(minutes=15)
 
 
-def check_unlocked(account: Account, now: datetime) -> None:
+def password_matches(
+    db: Session,
+    account: Account,
+    password: str,
+    *,
+    now: datetime,
+    policy: LoginPolicy,
+    ip: str | None = None,
+    detail: str | None = None,
+) -> bool:
+    """Check an account's password under the lockout, for a sign-in or a re-confirmation.
+
+    SignInLocked while locked; a wrong password counts and is audited, a right one resets
+    the count. The caller commits even when it then refuses the call, so failures count.
+    """
+    try:
+        _check_unlocked(account, now)
+    except SignInLocked:
+        audit.record(db, LOGIN_LOCKED, account_id=account.id, ip=ip, detail=detail)
+        raise
+    if not verify_password(account.password_hash, password):
+        _record_failure(db, account.id, now, policy)
+        audit.record(db, LOGIN_FAILED, account_id=account.id, ip=ip, detail=detail)
+        return False
+    _record_success(account)
+    return True
+
+
+def _check_unlocked(account: Account, now: datetime) -> None:
     """Refuse at once while locked: a locked account costs no password hash."""
     locked_until = account.login_locked_until
     if locked_until is not None and now < locked_until:
@@ -40,7 +71,7 @@ def check_unlocked(account: Account, now: datetime) -> None:
         )
 
 
-def record_failure(db: Session, account_id: uuid.UUID, now: datetime, policy: LoginPolicy) -> None:
+def _record_failure(db: Session, account_id: uuid.UUID, now: datetime, policy: LoginPolicy) -> None:
     # One UPDATE (both SET expressions read the old row): concurrent failures all count.
     reached = Account.failed_logins + 1 >= policy.max_failures
     db.execute(
@@ -56,7 +87,7 @@ def record_failure(db: Session, account_id: uuid.UUID, now: datetime, policy: Lo
     )
 
 
-def record_success(account: Account) -> None:
+def _record_success(account: Account) -> None:
     if account.failed_logins or account.login_locked_until is not None:
         account.failed_logins = 0
         account.login_locked_until = None

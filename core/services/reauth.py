@@ -13,16 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Forbidden
 from core.models.account import Account
-from core.models.audit import LOGIN_FAILED
-from core.security import verify_password
-from core.services import audit
-from core.services.login_throttle import (
-    DEFAULT_LOGIN_POLICY,
-    LoginPolicy,
-    check_unlocked,
-    record_failure,
-    record_success,
-)
+from core.services.login_throttle import DEFAULT_LOGIN_POLICY, LoginPolicy, password_matches
 
 
 def reconfirm_password(
@@ -36,9 +27,6 @@ def reconfirm_password(
 ) -> None:
     """Forbidden for a wrong password, SignInLocked (429) while locked; the caller commits
     in both cases, so the failure counts."""
-    check_unlocked(account, now)
-    if not verify_password(account.password_hash, password):
-        record_failure(db, account.id, now, policy)
-        audit.record(db, LOGIN_FAILED, account_id=account.id, ip=ip, detail="reconfirm")
+    ok = password_matches(db, account, password, now=now, policy=policy, ip=ip, detail="reconfirm")
+    if not ok:
         raise Forbidden("The current password does not match; nothing was changed.")
-    record_success(account)

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound, TooManyRequests, Unauthorized
+from core.errors import NotFound, Unauthorized
 from core.models.account import Account, Token
-from core.models.audit import LOGIN_FAILED, LOGIN_LOCKED, TOKEN_ISSUED, TOKEN_REVOKED
+from core.models.audit import LOGIN_FAILED, TOKEN_ISSUED, TOKEN_REVOKED
 from core.security import (
     DUMMY_PASSWORD_HASH,
     new_token,
@@ -19,13 +19,7 @@ from core.security import (
 )
 from core.services import audit
 from core.services.accounts import normalize_email
-from core.services.login_throttle import (
-    DEFAULT_LOGIN_POLICY,
-    LoginPolicy,
-    check_unlocked,
-    record_failure,
-    record_success,
-)
+from core.services.login_throttle import DEFAULT_LOGIN_POLICY, LoginPolicy, password_matches
 
 # Writing last_used_at on every call would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -44,20 +38,13 @@ def issue_token(
     """Raises Unauthorized for a wrong email or password and TooManyRequests while the
     account is locked; the caller commits either way, so the failure and its audit count."""
     account = db.scalar(select(Account).where(Account.email == normalize_email(email)))
-    if account is not None:
-        try:
-            check_unlocked(account, now)
-        except TooManyRequests:
-            audit.record(db, LOGIN_LOCKED, account_id=account.id, ip=ip)
-            raise
-    # Verify against a dummy hash for unknown emails, so timing does not reveal accounts.
-    ok = verify_password(account.password_hash if account else DUMMY_PASSWORD_HASH, password)
-    if account is None or not ok:
-        if account is not None:
-            record_failure(db, account.id, now, policy)
-        audit.record(db, LOGIN_FAILED, account_id=account.id if account else None, ip=ip)
+    if account is None:
+        # Verify against a dummy hash, so timing does not reveal which emails have accounts.
+        verify_password(DUMMY_PASSWORD_HASH, password)
+        audit.record(db, LOGIN_FAILED, ip=ip)
         raise Unauthorized("The email or the password is wrong.")
-    record_success(account)
+    if not password_matches(db, account, password, now=now, policy=policy, ip=ip):
+        raise Unauthorized("The email or the password is wrong.")
     issued = new_token(account.id)
     token = Token(
         account_id=account.id,

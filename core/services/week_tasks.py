@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, Row, text
 from sqlalchemy.orm import Session
 
 from core.weeks import week_start
@@ -123,3 +124,20 @@ def mark_plan_changed(db: Session, account_id: uuid.UUID, effective_week: date) 
         ),
         {"reason": STALE, "account_id": account_id, "effective": effective_week},
     )
+
+
+# What the clocks still have to do, and what needs a person: emails claimed over an
+# hour ago and never confirmed (a crash mid-send; never resent, so someone must look).
+_BACKLOG = text(
+    """
+    SELECT (SELECT count(*) FROM week_tasks) AS tasks,
+           (SELECT count(*) FROM weekly_emails WHERE status = 'pending') AS pending_emails,
+           (SELECT count(*) FROM weekly_emails
+             WHERE status = 'sending' AND claimed_at < now() - interval '1 hour') AS stuck_emails
+    """
+)
+
+
+def pipeline_backlog(db: Connection | Session) -> Row[Any]:
+    """(tasks, pending_emails, stuck_emails), counted now."""
+    return db.execute(_BACKLOG).one()
