@@ -8,7 +8,7 @@ state), then measures in the same run:
   2. the whole run (summaries + report objects on S3 + emails over SMTP) in
      report objects/s vs bare boto3 put_object from 16 threads to the same
      endpoint (goal: >= 0.7x), on a subset of accounts (--report-accounts);
-  3. peak RSS of this process (goal: < 300 MB).
+  3. peak RSS of this process (goal: < 300 MB), and of each render worker process.
 S3 is moto's server and SMTP an aiosmtpd sink, each in its own process.
 
     .venv/bin/python -m bench.weekly [--accounts N] [--sessions N] [--report-accounts N]
@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import boto3
 from sqlalchemy import create_engine, text
@@ -115,6 +116,14 @@ def seed(database: Database, accounts: int, sessions: int, first_monday: date) -
     print()
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """A live process's peak resident set (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def bare_boto3_rate(endpoint: str, bucket: str, body: bytes, count: int) -> float:
@@ -217,6 +226,8 @@ def main() -> None:
             started = time.perf_counter()
             stats = process_tasks(pipeline)
             run_s = time.perf_counter() - started
+            worker_peaks_mb = [_peak_rss_mb(pid) for pid in pipeline.renderer.worker_pids()]
+            pipeline.close()
             run_rate = stats.reports / run_s
             sample = store.get(store.list_keys("accounts/")[0])
             bare_rate = bare_boto3_rate(endpoint, bucket, sample, max(500, stats.reports // 4))
@@ -235,6 +246,9 @@ def main() -> None:
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak_mb:.0f} MB   goal < 300 MB: {'PASS' if peak_mb < 300 else 'FAIL'}")
+    # The render workers are processes of their own, each with its own (flat) footprint.
+    for pid_peak in worker_peaks_mb:
+        print(f"  render worker peak RSS {pid_peak:.0f} MB")
 
 
 if __name__ == "__main__":

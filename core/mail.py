@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.policy
 import hashlib
+import io
 import os
 import smtplib
 import ssl
@@ -11,8 +12,12 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.generator import BytesGenerator
+from email.message import EmailMessage, Message
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from html import escape
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +31,7 @@ MSGID_DOMAIN = "knotlog.weekly"
 # Long unbreakable headers (the signed List-Unsubscribe URL) must stay plain text: the
 # default 78-column policy would turn them into RFC 2047 encoded words mail clients ignore.
 _POLICY = email.policy.SMTP.clone(max_line_length=998)
+_COMPAT32 = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)
 
 
 # What became of one message of a batch. NOT_SENT is certain (nothing reached the
@@ -43,14 +49,37 @@ class Delivery:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A message as it goes on the wire: built and flattened once, possibly in a render
+    worker process, so the sending side only hands bytes over."""
+
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+    # Non-ASCII addresses need the server's SMTPUTF8 extension (as smtplib.send_message).
+    international: bool = False
+
+    @classmethod
+    def from_message(cls, message: Message) -> Outgoing:
+        sender = parseaddr(str(message["From"]))[1]
+        recipients = tuple(
+            address for _name, address in getaddresses([str(v) for v in message.get_all("To", [])])
+        )
+        international = not all(a.isascii() for a in (sender, *recipients))
+        policy = _POLICY.clone(utf8=True) if international else message.policy
+        buffer = io.BytesIO()
+        BytesGenerator(buffer, policy=policy).flatten(message, linesep="\r\n")
+        return cls(str(message["Message-ID"]), sender, recipients, buffer.getvalue(), international)
+
+
 class Mailer(Protocol):
-    def send(self, message: EmailMessage) -> str:
+    def send(self, message: Message) -> str:
         """Hand the message over; return its Message-ID."""
         ...
 
-    def send_many(
-        self, messages: Sequence[EmailMessage], claim: Claim | None = None
-    ) -> list[Delivery]:
+    def send_many(self, messages: Sequence[Outgoing], claim: Claim | None = None) -> list[Delivery]:
         """Hand over a batch (one connection); one Delivery per message, in order."""
         ...
 
@@ -93,14 +122,18 @@ class SmtpMailer:
             raise
         return client
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, message: Message) -> str:
+        outgoing = Outgoing.from_message(message)
         with self._connect() as client:
-            client.send_message(message)
-        return str(message["Message-ID"])
+            self._hand_over(client, outgoing)
+        return outgoing.message_id
 
-    def send_many(
-        self, messages: Sequence[EmailMessage], claim: Claim | None = None
-    ) -> list[Delivery]:
+    @staticmethod
+    def _hand_over(client: smtplib.SMTP, message: Outgoing) -> None:
+        options = ("SMTPUTF8", "BODY=8BITMIME") if message.international else ()
+        client.sendmail(message.sender, list(message.recipients), message.data, options)
+
+    def send_many(self, messages: Sequence[Outgoing], claim: Claim | None = None) -> list[Delivery]:
         try:
             client = self._connect()
         except (OSError, smtplib.SMTPException) as exc:
@@ -113,7 +146,7 @@ class SmtpMailer:
                     deliveries.append(Delivery(SKIPPED))
                     continue
                 try:
-                    client.send_message(message)
+                    self._hand_over(client, message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
                     deliveries.append(Delivery(FAILED, error=repr(exc)))  # refused, not lost
                 except (OSError, smtplib.SMTPException) as exc:
@@ -123,7 +156,7 @@ class SmtpMailer:
                     deliveries.extend(Delivery(NOT_SENT, error=repr(exc)) for _ in rest)
                     break
                 else:
-                    deliveries.append(Delivery(SENT, message_id=str(message["Message-ID"])))
+                    deliveries.append(Delivery(SENT, message_id=message.message_id))
         return deliveries
 
 
@@ -133,32 +166,33 @@ class OutboxMailer:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, message: Message) -> str:
+        return self._write(Outgoing.from_message(message))
+
+    def _write(self, message: Outgoing) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
-        message_id = str(message["Message-ID"])
+        message_id = message.message_id
         digest = hashlib.sha256(message_id.encode()).hexdigest()[:12]
         name = f"{time.strftime('%Y%m%dT%H%M%S')}-{digest}.eml"
         # Written whole, then renamed: a reader of the outbox never sees half a message.
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(message.as_bytes())
+                handle.write(message.data)
             os.replace(tmp, self.folder / name)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return message_id
 
-    def send_many(
-        self, messages: Sequence[EmailMessage], claim: Claim | None = None
-    ) -> list[Delivery]:
+    def send_many(self, messages: Sequence[Outgoing], claim: Claim | None = None) -> list[Delivery]:
         deliveries: list[Delivery] = []
         for position, message in enumerate(messages):
             if claim is not None and not claim(position):
                 deliveries.append(Delivery(SKIPPED))
                 continue
             try:
-                deliveries.append(Delivery(SENT, message_id=self.send(message)))
+                deliveries.append(Delivery(SENT, message_id=self._write(message)))
             except OSError as exc:  # claimed but not written: an operator looks (never twice)
                 deliveries.append(Delivery(FAILED, error=repr(exc)))
         return deliveries
@@ -189,16 +223,57 @@ def build_weekly_email(
     report_url: str,
     unsubscribe_url: str,
     chart: bytes,
-) -> EmailMessage:
-    """Plain text plus HTML with the chart inline, and one-click unsubscribe (RFC 8058)."""
+) -> Message:
+    """Plain text plus HTML with the chart inline, and one-click unsubscribe (RFC 8058).
+
+    When every header is ASCII (nearly always) the message is built from the compat32
+    MIME classes: the modern API parses every header it sets, ~2 ms a message, a tenth of
+    a weekly run's CPU. A non-ASCII address (SMTPUTF8) or sender name needs the modern API.
+    """
+    headers = {
+        "Subject": _subject(summary),
+        "From": mail_from,
+        "To": to,
+        "Date": formatdate(localtime=False, usegmt=True),
+        "Message-ID": make_msgid(domain=MSGID_DOMAIN),
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    chart_cid = make_msgid(domain=MSGID_DOMAIN)
+    text, html = _weekly_bodies(summary, report_url, unsubscribe_url, chart_cid)
+    if all(value.isascii() for value in headers.values()):
+        return _compat32_message(headers, text, html, chart, chart_cid)
     message = EmailMessage(policy=_POLICY)
-    message["Subject"] = _subject(summary)
-    message["From"] = mail_from
-    message["To"] = to
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = make_msgid(domain=MSGID_DOMAIN)
-    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    for name, value in headers.items():
+        message[name] = value
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    html_part = message.get_body(("html",))
+    assert isinstance(html_part, EmailMessage)
+    html_part.add_related(chart, maintype="image", subtype="png", cid=chart_cid)
+    return message
+
+
+def _compat32_message(
+    headers: dict[str, str], text: str, html: str, chart: bytes, chart_cid: str
+) -> Message:
+    """The same tree as the modern API builds: alternative(plain, related(html, png))."""
+    message = MIMEMultipart("alternative", policy=_COMPAT32)
+    for name, value in headers.items():
+        message[name] = value
+    message.attach(MIMEText(text, "plain", "utf-8", policy=_COMPAT32))
+    related = MIMEMultipart("related", policy=_COMPAT32)
+    related.attach(MIMEText(html, "html", "utf-8", policy=_COMPAT32))
+    image = MIMEImage(chart, "png", policy=_COMPAT32)
+    image["Content-ID"] = chart_cid
+    related.attach(image)
+    message.attach(related)
+    return message
+
+
+def _weekly_bodies(
+    summary: dict[str, Any], report_url: str, unsubscribe_url: str, chart_cid: str
+) -> tuple[str, str]:
     lines = findings(summary)
     text = "\n".join(
         [
@@ -212,8 +287,6 @@ def build_weekly_email(
             f"Stop these emails: {unsubscribe_url}",
         ]
     )
-    message.set_content(text)
-    chart_cid = make_msgid(domain=MSGID_DOMAIN)
     width, height = CHART_SIZE_PX
     items = "".join(f"<li>{escape(line)}</li>" for line in lines)
     html = (
@@ -226,8 +299,4 @@ def build_weekly_email(
         f"<p style='color:#5b6775;font-size:.9rem'>{escape(NOT_MEDICAL_ADVICE)}<br>"
         f"<a href='{escape(unsubscribe_url)}'>Stop these emails</a></p></body></html>"
     )
-    message.add_alternative(html, subtype="html")
-    html_part = message.get_body(("html",))
-    assert isinstance(html_part, EmailMessage)
-    html_part.add_related(chart, maintype="image", subtype="png", cid=chart_cid)
-    return message
+    return text, html

@@ -17,6 +17,13 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _usable_cpus() -> int:
+    # The CPUs this process may run on (a container's share), not the host's count.
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of knotlog. `from_env()` is the only place that reads os.environ."""
@@ -51,6 +58,8 @@ class Settings:
     # the account refuses sign-ins for a while, even with the right password.
     login_max_failures: int = 100
     login_lockout_s: int = 15 * 60
+    # Worker processes that draw reports and emails in the weekly run (0: in-process).
+    render_processes: int = field(default_factory=_usable_cpus)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -91,4 +100,5 @@ class Settings:
             ),
             login_max_failures=_int(env, "KNOTLOG_LOGIN_MAX_FAILURES", cls.login_max_failures),
             login_lockout_s=_int(env, "KNOTLOG_LOGIN_LOCKOUT_SECONDS", cls.login_lockout_s),
+            render_processes=_int(env, "KNOTLOG_RENDER_PROCESSES", _usable_cpus()),
         )

@@ -32,6 +32,13 @@ def build_pipeline(database: Database, settings: Settings) -> Pipeline:
 def run_clock(database: Database, settings: Settings, *, once: bool = False) -> int:
     """Run the scheduler forever, or one pass (`once`): then 1 if work failed, else 0."""
     pipeline = build_pipeline(database, settings)
+    try:
+        return _run_jobs(database, settings, pipeline, once=once)
+    finally:
+        pipeline.close()  # the render workers
+
+
+def _run_jobs(database: Database, settings: Settings, pipeline: Pipeline, *, once: bool) -> int:
     if settings.clock_metrics_port and not once:
         # Each clock serves its own figures; the web's /metrics cannot see this process.
         start_http_server(settings.clock_metrics_port)

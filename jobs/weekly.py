@@ -17,7 +17,8 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -27,14 +28,16 @@ from sqlalchemy.orm import Session
 
 from core import telemetry
 from core.database import Database
-from core.mail import FAILED, NOT_SENT, SENT, SKIPPED, Mailer, build_weekly_email
+from core.mail import FAILED, NOT_SENT, SENT, SKIPPED, Mailer, Outgoing
 from core.metrics.weekly import compute_week, report_inputs, summary_json
 from core.reports import render
+from core.reports.bundle import EmailSpec, ReportJob
 from core.reports.store import ReportStore, cohort_key, weekly_keys
 from core.services.week_tasks import LATEST_FINAL_WEEK, MANUAL_EMAIL, enqueue_final_weeks
 from core.settings import Settings
 from core.signing import report_link, secret_key, sign_unsubscribe
 from core.weeks import format_week
+from jobs.render_pool import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +66,26 @@ _DONE = text("DELETE FROM week_tasks WHERE week = :week AND account_id = ANY(:id
 _Object = tuple[str, bytes, str]  # key, body, content type
 
 
+# Batches whose emails may wait for the sender thread: the run stays this far ahead of
+# SMTP and no further, so memory stays flat however slow the mail server is.
+_SEND_AHEAD = 2
+
+
 @dataclass
 class Pipeline:
-    """What a run needs; built once per process."""
+    """What a run needs; built once per process, closed when the process is done."""
 
     database: Database
     settings: Settings
     store: ReportStore
     mailer: Mailer
+    renderer: Renderer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.renderer = Renderer(self.settings.render_processes)
+
+    def close(self) -> None:
+        self.renderer.close()
 
 
 @dataclass
@@ -101,10 +116,7 @@ class RunStats:
 class _Email:
     account_id: uuid.UUID
     week: date
-    to: str
-    summary: dict[str, Any]
-    inputs: dict[str, Any]
-    chart: bytes
+    message: Outgoing
 
 
 def weekly_pass(pipeline: Pipeline, *, batch_size: int = 200) -> RunStats:
@@ -124,25 +136,33 @@ def process_tasks(
     stats = RunStats()
     # Left by an earlier run (a crash after its batch, or SMTP down): sent first.
     _send_pending_emails(pipeline, stats, batch_size)
-    while True:
-        try:
-            batch = _process_batch(pipeline, batch_size, stats)
-        except Exception as exc:  # S3 or the database down past their retries, or a bug
-            # The batch rolled back and its tasks stay queued: the next pass resumes there.
-            log.error(
-                "weekly batch failed, its tasks stay queued for the next pass",
-                extra={"event": "weekly.batch_failed", "error": type(exc).__name__},
-            )
-            stats.failed_batches += 1
-            telemetry.WEEKLY_FAILURES.labels(kind="batch").inc()
-            break
-        if batch is None:
-            break
-        done, emails = batch
-        if emails:
-            _send_batch(pipeline, emails, stats)
-        if on_batch is not None:
-            on_batch(done)
+    # Emails go out from one sender thread while the next batch is drawn and uploaded;
+    # they are recorded as pending in their batch's transaction, so nothing waits on them.
+    with ThreadPoolExecutor(1, thread_name_prefix="weekly-email") as sender:
+        sending: list[Future[int]] = []
+        while True:
+            try:
+                batch = _process_batch(pipeline, batch_size, stats)
+            except Exception as exc:  # S3 or the database down past their retries, or a bug
+                # The batch rolled back and its tasks stay queued: the next pass resumes there.
+                log.error(
+                    "weekly batch failed, its tasks stay queued for the next pass",
+                    extra={"event": "weekly.batch_failed", "error": type(exc).__name__},
+                )
+                stats.failed_batches += 1
+                telemetry.WEEKLY_FAILURES.labels(kind="batch").inc()
+                break
+            if batch is None:
+                break
+            done, emails = batch
+            if emails:
+                while len(sending) >= _SEND_AHEAD:
+                    sending.pop(0).result()
+                sending.append(sender.submit(_send_batch, pipeline, emails, stats))
+            if on_batch is not None:
+                on_batch(done)
+        for future in sending:
+            future.result()  # a failure to claim (database down) ends the run as before
     # Once per week and run, not per batch: it aggregates every account's summary.
     for week in sorted(stats.weeks):
         with pipeline.database.session() as db:
@@ -190,6 +210,7 @@ def _process_batch(
         by_week: dict[date, list[Any]] = defaultdict(list)
         for task in claimed:
             by_week[task.week].append(task)
+        secret = secret_key(db, pipeline.settings)
         for week, tasks in sorted(by_week.items()):
             ids = [t.account_id for t in tasks]
             compute_week(db, week, ids)
@@ -197,8 +218,21 @@ def _process_batch(
             summaries = {
                 row.account_id: row for row in db.execute(_SUMMARIES, {"week": week, "ids": ids})
             }
-            # Uploads start as each report is drawn, overlapping the rendering of the next.
-            written = pipeline.store.put_many(_reports(week, tasks, summaries, inputs, emails))
+            jobs = [
+                ReportJob(
+                    task.account_id,
+                    summaries[task.account_id].version,
+                    task.timezone,
+                    summary_json(summaries[task.account_id]),
+                    inputs[task.account_id],
+                    _email_spec(pipeline.settings, secret, task.account_id, task.email, week)
+                    if _email_due(task)
+                    else None,
+                )
+                for task in tasks
+            ]
+            # Uploads start as each report is drawn, overlapping the drawing of the next.
+            written = pipeline.store.put_many(_reports(pipeline, week, jobs, emails))
             due = [e.account_id for e in emails if e.week == week]
             if due:
                 db.execute(_EMAIL_DUE, {"week": week, "ids": due})
@@ -223,25 +257,28 @@ def _process_batch(
 
 
 def _reports(
-    week: date,
-    tasks: list[Any],
-    summaries: dict[uuid.UUID, Any],
-    inputs: dict[uuid.UUID, dict[str, Any]],
-    emails: list[_Email],
+    pipeline: Pipeline, week: date, jobs: Sequence[ReportJob], emails: list[_Email]
 ) -> Iterator[_Object]:
-    """Each task's JSON and HTML report as it is drawn; the emails due go to `emails`."""
-    for task in tasks:
-        row = summaries[task.account_id]
-        summary = summary_json(row)
-        account_inputs = inputs[task.account_id]
-        json_key, html_key = weekly_keys(task.account_id, format_week(week))
-        body = render.render_json(str(task.account_id), summary, account_inputs, row.version)
-        yield json_key, body, "application/json"
-        chart = render.chart_png(account_inputs)  # drawn once: page and email
-        html = render.render_html(summary, account_inputs, task.timezone, chart)
-        yield html_key, html.encode(), "text/html; charset=utf-8"
-        if _email_due(task):
-            emails.append(_Email(task.account_id, week, task.email, summary, account_inputs, chart))
+    """Each job's JSON and HTML report as it is drawn; the emails due go to `emails`."""
+    for job, rendered in zip(jobs, pipeline.renderer.render(jobs), strict=True):
+        json_key, html_key = weekly_keys(job.account_id, format_week(week))
+        assert rendered.json_body is not None and rendered.html_body is not None
+        yield json_key, rendered.json_body, "application/json"
+        yield html_key, rendered.html_body, "text/html; charset=utf-8"
+        if rendered.email is not None:
+            emails.append(_Email(job.account_id, week, rendered.email))
+
+
+def _email_spec(
+    settings: Settings, secret: str, account_id: uuid.UUID, to: str, week: date
+) -> EmailSpec:
+    base = settings.public_base_url
+    return EmailSpec(
+        to=to,
+        mail_from=settings.mail_from,
+        report_url=report_link(base, secret, account_id, format_week(week)),
+        unsubscribe_url=f"{base}/v1/unsubscribe?token={sign_unsubscribe(secret, account_id)}",
+    )
 
 
 def _email_due(task: Any) -> bool:
@@ -354,25 +391,36 @@ def _send_pending_emails(pipeline: Pipeline, stats: RunStats, batch_size: int) -
             if not rows:
                 return
             after = (rows[-1].week, rows[-1].account_id)
-            emails: list[_Email] = []
+            secret = secret_key(db, pipeline.settings)
+            jobs: list[tuple[date, ReportJob]] = []
             for week in sorted({row.week for row in rows}):
                 ids = [row.account_id for row in rows if row.week == week]
                 summaries = {
                     s.account_id: s for s in db.execute(_SUMMARIES, {"week": week, "ids": ids})
                 }
                 inputs = report_inputs(db, week, ids)
-                emails.extend(
-                    _Email(
-                        row.account_id,
+                jobs.extend(
+                    (
                         week,
-                        row.email,
-                        summary_json(summaries[row.account_id]),
-                        inputs[row.account_id],
-                        render.chart_png(inputs[row.account_id]),
+                        ReportJob(
+                            row.account_id,
+                            summaries[row.account_id].version,
+                            "UTC",  # only the email is drawn, which shows no time zone
+                            summary_json(summaries[row.account_id]),
+                            inputs[row.account_id],
+                            _email_spec(pipeline.settings, secret, row.account_id, row.email, week),
+                            with_reports=False,
+                        ),
                     )
                     for row in rows
                     if row.week == week and row.account_id in summaries
                 )
+        drawn = pipeline.renderer.render([job for _week, job in jobs])
+        emails = [
+            _Email(job.account_id, week, rendered.email)
+            for (week, job), rendered in zip(jobs, drawn, strict=True)
+            if rendered.email is not None
+        ]
         if _send_batch(pipeline, emails, stats):
             return
 
@@ -387,25 +435,10 @@ def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> in
     with pipeline.database.session() as db:
         keys = {"ids": [e.account_id for e in emails], "weeks": [e.week for e in emails]}
         pending = {(row.account_id, row.week) for row in db.execute(_STILL_PENDING, keys)}
-        secret = secret_key(db, pipeline.settings)
     due = [e for e in emails if (e.account_id, e.week) in pending]
     if not due:
         return 0  # sent (or being sent) by another run
-    base = pipeline.settings.public_base_url
-    messages = [
-        build_weekly_email(
-            to=email.to,
-            mail_from=pipeline.settings.mail_from,
-            summary=email.summary,
-            inputs=email.inputs,
-            report_url=report_link(base, secret, email.account_id, format_week(email.week)),
-            unsubscribe_url=(
-                f"{base}/v1/unsubscribe?token={sign_unsubscribe(secret, email.account_id)}"
-            ),
-            chart=email.chart,
-        )
-        for email in due
-    ]
+    messages = [email.message for email in due]
 
     def claim(position: int) -> bool:
         email = due[position]

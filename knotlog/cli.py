@@ -105,10 +105,13 @@ def weekly(first: str, last: str | None, account: uuid.UUID | None, send_email: 
             + (" (is the account id right?)" if account else "")
         )
     pipeline = build_pipeline(database, settings)
-    with click.progressbar(
-        length=queued, label="summarising", file=sys.stderr, show_pos=True
-    ) as bar:
-        stats = process_tasks(pipeline, on_batch=bar.update)
+    try:
+        with click.progressbar(
+            length=queued, label="summarising", file=sys.stderr, show_pos=True
+        ) as bar:
+            stats = process_tasks(pipeline, on_batch=bar.update)
+    finally:
+        pipeline.close()
     click.echo(stats.line())
     if stats.failed_batches:
         raise click.ClickException("some weeks were not done (see the log); run it again")

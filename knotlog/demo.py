@@ -170,7 +170,11 @@ def _weekly_run(settings: Settings) -> date:
         for account_id in db.scalars(select(Account.id).where(Account.email.in_(emails))):
             enqueue_weeks(db, earlier, account_id, send_email=False)
             enqueue_weeks(db, [latest_final], account_id, send_email=True)
-    stats = process_tasks(build_pipeline(database, settings))
+    pipeline = build_pipeline(database, settings)
+    try:
+        stats = process_tasks(pipeline)
+    finally:
+        pipeline.close()
     print(f"weekly pipeline: {stats.line()}")
     if stats.emails == 0:
         print("  (this week's emails went out on an earlier run: never twice)")

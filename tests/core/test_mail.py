@@ -10,7 +10,7 @@ import time
 import types
 import uuid
 from dataclasses import replace
-from email.message import EmailMessage, Message
+from email.message import Message
 from pathlib import Path
 
 import itsdangerous.timed
@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
-from core.mail import OutboxMailer, SmtpMailer, build_weekly_email, open_mailer
+from core.mail import OutboxMailer, Outgoing, SmtpMailer, build_weekly_email, open_mailer
 from core.models.secret import ServerSecret
 from core.reports.render import NOT_MEDICAL_ADVICE, chart_png
 from core.settings import Settings
@@ -31,7 +31,7 @@ ACCOUNT = uuid.UUID("5b0d7a62-1c1e-4c1f-9d55-3f0c2b7c9e01")
 SECRET = "a test secret that is long enough"
 
 
-def weekly_email(to: str = "pat@example.com") -> tuple[EmailMessage, bytes, str]:
+def weekly_email(to: str = "pat@example.com") -> tuple[Message, bytes, str]:
     inputs = make_inputs()
     chart = chart_png(inputs)
     unsubscribe_url = "https://knotlog.example/v1/unsubscribe?token=" + sign_unsubscribe(
@@ -201,3 +201,15 @@ def test_two_processes_racing_agree_on_the_secret(engine: Engine, settings: Sett
         with Session(engine) as cleanup:
             cleanup.execute(text("DELETE FROM server_secrets WHERE name = 'link_signing'"))
             cleanup.commit()
+
+
+def test_an_address_beyond_ascii_is_written_as_utf8(tmp_path: Path) -> None:
+    # SMTPUTF8 addresses cannot be RFC 2047-encoded: the message carries them as UTF-8.
+    message, chart, unsubscribe_url = weekly_email(to="zoë@bücher.example")
+    outgoing = Outgoing.from_message(message)
+    assert outgoing.international and outgoing.recipients == ("zoë@bücher.example",)
+    OutboxMailer(tmp_path).send(message)
+    [eml] = tmp_path.iterdir()
+    received = email.message_from_bytes(eml.read_bytes(), policy=email.policy.SMTPUTF8)
+    assert received["To"] == "zoë@bücher.example"
+    _check_weekly_message(received, chart, unsubscribe_url)

@@ -70,14 +70,16 @@ def pipeline_settings(
 
 
 @pytest.fixture
-def pipeline(database: Database, pipeline_settings: Settings, inbox: Inbox) -> Pipeline:
+def pipeline(database: Database, pipeline_settings: Settings, inbox: Inbox) -> Iterator[Pipeline]:
     store = S3ReportStore(
         bucket=pipeline_settings.reports_url.removeprefix("s3://").split("/")[0],
         prefix="reports",
         endpoint_url=pipeline_settings.s3_endpoint_url,
     )
     assert pipeline_settings.smtp_url is not None
-    return Pipeline(database, pipeline_settings, store, SmtpMailer(pipeline_settings.smtp_url))
+    pipeline = Pipeline(database, pipeline_settings, store, SmtpMailer(pipeline_settings.smtp_url))
+    yield pipeline
+    pipeline.close()
 
 
 def latest_final_week(now: datetime | None = None) -> date:

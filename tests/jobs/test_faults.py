@@ -94,21 +94,21 @@ def test_database_connections_dropped_mid_run_lose_nothing_and_mail_nobody_twice
     env = _clock_env(pipeline_settings, tmp_path)
     clock = [sys.executable, "-m", "knotlog.cli", "clock", "--once"]
 
-    running = subprocess.Popen(clock, env=env, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
     with database.session() as db:
-        # Wait until the runner is inside a transaction (a batch claimed, not committed).
+        # Writes to weekly_summaries wait on this lock, so the runner is caught for certain
+        # inside a batch: tasks claimed, nothing committed.
+        db.execute(text("LOCK TABLE weekly_summaries IN SHARE MODE"))
+        running = subprocess.Popen(clock, env=env, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and running.poll() is None:
-            busy = db.execute(
+            db.execute(text("SELECT pg_stat_clear_snapshot()"))  # fresh activity each look
+            waiting = db.execute(
                 text(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
-                    "AND state IN ('active', 'idle in transaction') "
-                    "AND (query LIKE '%week_tasks%' OR query LIKE '%weekly_summaries%')"
+                    "AND wait_event_type = 'Lock'"
                 )
             ).scalar_one()
-            db.rollback()
-            if busy:
+            if waiting:
                 break
             time.sleep(0.02)
         assert running.poll() is None, "the run ended before the fault could be injected"
@@ -120,6 +120,7 @@ def test_database_connections_dropped_mid_run_lose_nothing_and_mail_nobody_twice
             )
         )
         db.commit()
+    database.engine.dispose()  # this test's own idle pooled connections went too
     _, stderr = running.communicate(timeout=120)
     # 1: a batch failed and was logged (its work stays queued); never a crash.
     assert running.returncode == 1, stderr.decode()[-2000:]

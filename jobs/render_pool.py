@@ -1,0 +1,65 @@
+"""Drawing reports in worker processes, so a weekly run uses every core.
+
+Drawing a chart and building an email is pure-Python CPU work (~8 ms an account)
+that holds the GIL: in one process it starves the threads that upload to S3
+and talk to the database. Batches big enough to pay for the pool's start go
+to worker processes; small ones (tests, the demo, a quiet clock tick) are drawn
+inline. Workers are forked from a forkserver that has imported the renderer
+once, never from this process: it runs threads (uploads, the email sender), and
+forking a threaded process can copy a held lock into the child.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from core.reports.bundle import Rendered, ReportJob, render_job
+
+# Below this many reports a batch is drawn inline: starting workers costs more.
+MIN_POOL_JOBS = 24
+# Jobs handed to a worker at a time: fewer round trips, still an even spread.
+_CHUNK = 4
+
+_context = multiprocessing.get_context("forkserver")
+_context.set_forkserver_preload(["core.reports.bundle"])
+
+
+class Renderer:
+    """Renders report jobs in order; `processes` 0 keeps everything in this process."""
+
+    def __init__(self, processes: int) -> None:
+        if processes < 0:
+            raise ValueError(f"render processes must be >= 0, got {processes}")
+        self.processes = processes
+        self.jobs_in_workers = 0  # how many jobs went to the pool (logs, tests)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def render(self, jobs: Sequence[ReportJob]) -> Iterator[Rendered]:
+        """Each job's result as soon as it and those before it are done."""
+        if self.processes == 0 or len(jobs) < MIN_POOL_JOBS:
+            yield from map(render_job, jobs)
+            return
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=_context)
+        self.jobs_in_workers += len(jobs)
+        try:
+            yield from self._pool.map(render_job, jobs, chunksize=_CHUNK)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): the batch fails and rolls back; the
+            # next batch starts a fresh pool.
+            self.close()
+            raise
+
+    def worker_pids(self) -> list[int]:
+        """The live worker processes (none until a batch is big enough to need them)."""
+        if self._pool is None:
+            return []
+        return [p.pid for p in self._pool._processes.values() if p.pid is not None]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
