@@ -94,6 +94,16 @@ def web_process(database_url: str, env: dict[str, str] | None = None) -> Iterato
         process.wait(timeout=30)
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL: aiosmtpd's command line ignores SIGTERM and would linger."""
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]

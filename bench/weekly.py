@@ -31,7 +31,7 @@ from pathlib import Path
 import boto3
 from sqlalchemy import create_engine, text
 
-from bench.common import free_port, scratch_database, wait_for_port
+from bench.common import free_port, scratch_database, stop, wait_for_port
 from core.database import Database
 from core.mail import SmtpMailer
 from core.metrics.weekly import compute_week
@@ -240,8 +240,8 @@ def main() -> None:
                 f"ratio {put_ratio:.2f}x   goal >= 0.7x: {'PASS' if put_ratio >= 0.7 else 'FAIL'}"
             )
         finally:
-            moto.terminate()
-            smtp.terminate()
+            stop(moto)
+            stop(smtp)
         engine.dispose()
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

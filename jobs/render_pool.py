@@ -11,7 +11,12 @@ forking a threaded process can copy a held lock into the child.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import select
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -43,7 +48,12 @@ class Renderer:
             yield from map(render_job, jobs)
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.processes, mp_context=_context)
+            self._pool = ProcessPoolExecutor(
+                self.processes,
+                mp_context=_context,
+                initializer=_exit_with,
+                initargs=(os.getpid(),),
+            )
         self.jobs_in_workers += len(jobs)
         try:
             yield from self._pool.map(render_job, jobs, chunksize=_CHUNK)
@@ -63,3 +73,29 @@ class Renderer:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _exit_with(owner_pid: int) -> None:
+    """Worker start: exit when the process that owns the pool dies. A killed clock would
+    otherwise leave its workers waiting for work forever (and the forkserver with them)."""
+
+    def watch() -> None:
+        if hasattr(os, "pidfd_open"):  # Linux: readable once the process has exited
+            with contextlib.suppress(ProcessLookupError):  # else already gone
+                select.select([os.pidfd_open(owner_pid)], [], [])
+        else:
+            while _alive(owner_pid):
+                time.sleep(2)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-owner", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
