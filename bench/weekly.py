@@ -38,7 +38,8 @@ from core.metrics.weekly import compute_week
 from core.reports.store import PUT_THREADS, S3ReportStore
 from core.settings import Settings
 from core.weeks import week_start
-from jobs.weekly import Pipeline, process_tasks
+from jobs.pipeline import Pipeline
+from jobs.weekly import process_tasks
 
 WEEKS = 8
 GROUP_BY = text(

@@ -12,11 +12,11 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from email.charset import QP, Charset
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
 from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from html import escape
 from pathlib import Path
@@ -38,7 +38,7 @@ _COMPAT32 = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)
 # server), so it may be tried again; FAILED may have gone out, so it never is;
 # SKIPPED was not claimed (another run has it).
 SENT, FAILED, NOT_SENT, SKIPPED = "sent", "failed", "not_sent", "skipped"
-# Called right before each send; False skips the message (see jobs/weekly.py's claims).
+# Called right before each send; False skips the message (see jobs/weekly_email.py's claims).
 Claim = Callable[[int], bool]
 
 
@@ -64,9 +64,10 @@ class Outgoing:
     @classmethod
     def from_message(cls, message: Message) -> Outgoing:
         sender = parseaddr(str(message["From"]))[1]
-        recipients = tuple(
-            address for _name, address in getaddresses([str(v) for v in message.get_all("To", [])])
-        )
+        fields = [str(v) for name in ("To", "Cc") for v in message.get_all(name, [])]
+        recipients = tuple(address for _name, address in getaddresses(fields) if address)
+        if not sender or not recipients:
+            raise ValueError("a message needs a From address and at least one recipient")
         international = not all(a.isascii() for a in (sender, *recipients))
         policy = _POLICY.clone(utf8=True) if international else message.policy
         buffer = io.BytesIO()
@@ -130,7 +131,12 @@ class SmtpMailer:
 
     @staticmethod
     def _hand_over(client: smtplib.SMTP, message: Outgoing) -> None:
-        options = ("SMTPUTF8", "BODY=8BITMIME") if message.international else ()
+        options: tuple[str, ...] = ()
+        if message.international:
+            client.ehlo_or_helo_if_needed()
+            if not client.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("the server cannot take non-ASCII addresses")
+            options = ("SMTPUTF8", "BODY=8BITMIME")
         client.sendmail(message.sender, list(message.recipients), message.data, options)
 
     def send_many(self, messages: Sequence[Outgoing], claim: Claim | None = None) -> list[Delivery]:
@@ -147,7 +153,11 @@ class SmtpMailer:
                     continue
                 try:
                     self._hand_over(client, message)
-                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
+                except (
+                    smtplib.SMTPRecipientsRefused,
+                    smtplib.SMTPSenderRefused,
+                    smtplib.SMTPNotSupportedError,
+                ) as exc:
                     deliveries.append(Delivery(FAILED, error=repr(exc)))  # refused, not lost
                 except (OSError, smtplib.SMTPException) as exc:
                     # The connection broke mid-message: it may have gone out. The rest did not.
@@ -261,14 +271,26 @@ def _compat32_message(
     message = MIMEMultipart("alternative", policy=_COMPAT32)
     for name, value in headers.items():
         message[name] = value
-    message.attach(MIMEText(text, "plain", "utf-8", policy=_COMPAT32))
+    message.attach(_text_part(text, "plain"))
     related = MIMEMultipart("related", policy=_COMPAT32)
-    related.attach(MIMEText(html, "html", "utf-8", policy=_COMPAT32))
+    related.attach(_text_part(html, "html"))
     image = MIMEImage(chart, "png", policy=_COMPAT32)
     image["Content-ID"] = chart_cid
     related.attach(image)
     message.attach(related)
     return message
+
+
+def _text_part(body: str, subtype: str) -> Message:
+    # Quoted-printable, as the modern API chooses for mostly-ASCII text: readable and small
+    # (compat32's default for utf-8 is base64, a third larger and frowned on by filters).
+    charset = Charset("utf-8")
+    charset.body_encoding = QP
+    part = Message(policy=_COMPAT32)
+    part.set_payload(body, charset)
+    part.set_type(f"text/{subtype}")
+    del part["MIME-Version"]  # once, on the whole message
+    return part
 
 
 def _weekly_bodies(

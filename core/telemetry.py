@@ -38,6 +38,7 @@ WEEKLY_EMAILS = Counter(
 )
 WEEKLY_FAILURES = Counter(
     "knotlog_weekly_failures_total",
-    "Weekly pipeline failures by kind (batch: rolled back and kept queued; email)",
+    "Weekly pipeline failures by kind (batch: rolled back and kept queued; email: one "
+    "message; email_batch: sending broke off, the rest kept pending; cohort: not written)",
     ["kind"],
 )

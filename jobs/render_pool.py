@@ -11,7 +11,6 @@ forking a threaded process can copy a held lock into the child.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import select
@@ -29,7 +28,9 @@ MIN_POOL_JOBS = 24
 _CHUNK = 4
 
 _context = multiprocessing.get_context("forkserver")
-_context.set_forkserver_preload(["core.reports.bundle"])
+# "__main__" as by default (the forkserver imports the program once, not every worker),
+# then the renderer, so a worker starts with matplotlib loaded.
+_context.set_forkserver_preload(["__main__", "core.reports.bundle"])
 
 
 class Renderer:
@@ -80,10 +81,11 @@ def _exit_with(owner_pid: int) -> None:
     otherwise leave its workers waiting for work forever (and the forkserver with them)."""
 
     def watch() -> None:
-        if hasattr(os, "pidfd_open"):  # Linux: readable once the process has exited
-            with contextlib.suppress(ProcessLookupError):  # else already gone
-                select.select([os.pidfd_open(owner_pid)], [], [])
-        else:
+        try:  # Linux 5.3+: a pidfd is readable once the process has exited
+            select.select([os.pidfd_open(owner_pid)], [], [])
+        except ProcessLookupError:
+            pass  # already gone
+        except (AttributeError, OSError):  # no pidfd here (other OS, old kernel, seccomp)
             while _alive(owner_pid):
                 time.sleep(2)
         os._exit(0)

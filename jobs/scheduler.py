@@ -17,7 +17,8 @@ from core.mail import open_mailer
 from core.reports.store import open_store
 from core.settings import Settings
 from jobs.maintenance import purge_old_audit_events, purge_old_tombstones
-from jobs.weekly import Pipeline, RunStats, weekly_pass
+from jobs.pipeline import Pipeline, RunStats
+from jobs.weekly import weekly_pass
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -27,17 +25,15 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core import telemetry
-from core.database import Database
-from core.mail import FAILED, NOT_SENT, SENT, SKIPPED, Mailer, Outgoing
-from core.metrics.weekly import compute_week, report_inputs, summary_json
+from core.metrics.weekly import compute_week, report_inputs, stored_summaries, summary_json
 from core.reports import render
-from core.reports.bundle import EmailSpec, ReportJob
+from core.reports.bundle import ReportJob
 from core.reports.store import ReportStore, cohort_key, weekly_keys
 from core.services.week_tasks import LATEST_FINAL_WEEK, MANUAL_EMAIL, enqueue_final_weeks
-from core.settings import Settings
-from core.signing import report_link, secret_key, sign_unsubscribe
+from core.signing import secret_key
 from core.weeks import format_week
-from jobs.render_pool import Renderer
+from jobs.pipeline import Pipeline, RunStats, SendResult
+from jobs.weekly_email import EmailDue, email_spec, record_due, send_batch, send_left_pending
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +51,6 @@ _CLAIM = text(
     FOR UPDATE OF t SKIP LOCKED
     """
 )
-_SUMMARIES = text("SELECT * FROM weekly_summaries WHERE week = :week AND account_id = ANY(:ids)")
 _MARK_REPORTED = text(
     "UPDATE weekly_summaries SET reported_version = version "
     "WHERE week = :week AND account_id = ANY(:ids)"
@@ -65,58 +60,9 @@ _DONE = text("DELETE FROM week_tasks WHERE week = :week AND account_id = ANY(:id
 
 _Object = tuple[str, bytes, str]  # key, body, content type
 
-
 # Batches whose emails may wait for the sender thread: the run stays this far ahead of
 # SMTP and no further, so memory stays flat however slow the mail server is.
 _SEND_AHEAD = 2
-
-
-@dataclass
-class Pipeline:
-    """What a run needs; built once per process, closed when the process is done."""
-
-    database: Database
-    settings: Settings
-    store: ReportStore
-    mailer: Mailer
-    renderer: Renderer = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.renderer = Renderer(self.settings.render_processes)
-
-    def close(self) -> None:
-        self.renderer.close()
-
-
-@dataclass
-class RunStats:
-    accounts: set[uuid.UUID] = field(default_factory=set)
-    weeks: set[date] = field(default_factory=set)
-    summaries: int = 0
-    reports: int = 0
-    emails: int = 0
-    email_failures: int = 0
-    failed_batches: int = 0
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def seconds(self) -> float:
-        return time.monotonic() - self.started
-
-    def line(self) -> str:
-        return (
-            f"{len(self.accounts)} accounts, {self.summaries} summaries, {self.reports} report "
-            f"objects written, {self.emails} emails sent ({self.email_failures} failed), "
-            f"{self.seconds:.1f} s"
-            + ("; a batch failed and stays queued" if self.failed_batches else "")
-        )
-
-
-@dataclass
-class _Email:
-    account_id: uuid.UUID
-    week: date
-    message: Outgoing
 
 
 def weekly_pass(pipeline: Pipeline, *, batch_size: int = 200) -> RunStats:
@@ -134,15 +80,52 @@ def process_tasks(
     on_batch: Callable[[int], None] | None = None,
 ) -> RunStats:
     stats = RunStats()
+    try:
+        _process_tasks(pipeline, batch_size, on_batch, stats)
+    finally:
+        # Workers live for one run: a clock idles between passes without their memory.
+        pipeline.renderer.close()
+    # Once per week and run, not per batch: it aggregates every account's summary.
+    for week in sorted(stats.weeks):
+        try:
+            with pipeline.database.session() as db:
+                _write_cohort(db, pipeline.store, week)
+        except Exception as exc:  # the store or the database down: the run fails, loudly
+            # The next run that touches this week writes it again (or `knotlog weekly`).
+            log.error(
+                "cohort report not written",
+                extra={
+                    "event": "weekly.cohort_failed",
+                    "week": format_week(week),
+                    "error": type(exc).__name__,
+                },
+            )
+            stats.failed_batches += 1
+            telemetry.WEEKLY_FAILURES.labels(kind="cohort").inc()
+        else:
+            stats.reports += 1
+    _record(stats)
+    return stats
+
+
+def _process_tasks(
+    pipeline: Pipeline,
+    batch_size: int,
+    on_batch: Callable[[int], None] | None,
+    stats: RunStats,
+) -> None:
+    # In a short transaction of its own: created on first use, and others may need it.
+    with pipeline.database.session() as db:
+        secret = secret_key(db, pipeline.settings)
     # Left by an earlier run (a crash after its batch, or SMTP down): sent first.
-    _send_pending_emails(pipeline, stats, batch_size)
+    _collect_sends(stats, lambda: send_left_pending(pipeline, secret, batch_size))
     # Emails go out from one sender thread while the next batch is drawn and uploaded;
     # they are recorded as pending in their batch's transaction, so nothing waits on them.
     with ThreadPoolExecutor(1, thread_name_prefix="weekly-email") as sender:
-        sending: list[Future[int]] = []
+        sending: list[Future[SendResult]] = []
         while True:
             try:
-                batch = _process_batch(pipeline, batch_size, stats)
+                batch = _process_batch(pipeline, secret, batch_size, stats)
             except Exception as exc:  # S3 or the database down past their retries, or a bug
                 # The batch rolled back and its tasks stay queued: the next pass resumes there.
                 log.error(
@@ -157,19 +140,26 @@ def process_tasks(
             done, emails = batch
             if emails:
                 while len(sending) >= _SEND_AHEAD:
-                    sending.pop(0).result()
-                sending.append(sender.submit(_send_batch, pipeline, emails, stats))
+                    _collect_sends(stats, sending.pop(0).result)
+                sending.append(sender.submit(send_batch, pipeline, emails))
             if on_batch is not None:
                 on_batch(done)
         for future in sending:
-            future.result()  # a failure to claim (database down) ends the run as before
-    # Once per week and run, not per batch: it aggregates every account's summary.
-    for week in sorted(stats.weeks):
-        with pipeline.database.session() as db:
-            _write_cohort(db, pipeline.store, week)
-        stats.reports += 1
-    _record(stats)
-    return stats
+            _collect_sends(stats, future.result)
+
+
+def _collect_sends(stats: RunStats, sends: Callable[[], SendResult]) -> None:
+    """Count a batch of sends; one that broke off (the database or a render worker gone)
+    fails the run, and the emails it did not claim stay pending for the next pass."""
+    try:
+        stats.add_sends(sends())
+    except Exception as exc:
+        log.error(
+            "weekly emails broke off; the unclaimed ones stay pending for the next pass",
+            extra={"event": "weekly.emails_failed", "error": type(exc).__name__},
+        )
+        stats.failed_batches += 1
+        telemetry.WEEKLY_FAILURES.labels(kind="email_batch").inc()
 
 
 def _record(stats: RunStats) -> None:
@@ -198,10 +188,10 @@ def _record(stats: RunStats) -> None:
 
 
 def _process_batch(
-    pipeline: Pipeline, batch_size: int, stats: RunStats
-) -> tuple[int, list[_Email]] | None:
+    pipeline: Pipeline, secret: str, batch_size: int, stats: RunStats
+) -> tuple[int, list[EmailDue]] | None:
     """Claim, summarise, report and finish one batch in one transaction; return emails due."""
-    emails: list[_Email] = []
+    emails: list[EmailDue] = []
     started = time.monotonic()
     with pipeline.database.session() as db:
         claimed = db.execute(_CLAIM, {"limit": batch_size}).all()
@@ -210,14 +200,11 @@ def _process_batch(
         by_week: dict[date, list[Any]] = defaultdict(list)
         for task in claimed:
             by_week[task.week].append(task)
-        secret = secret_key(db, pipeline.settings)
         for week, tasks in sorted(by_week.items()):
             ids = [t.account_id for t in tasks]
             compute_week(db, week, ids)
             inputs = report_inputs(db, week, ids)
-            summaries = {
-                row.account_id: row for row in db.execute(_SUMMARIES, {"week": week, "ids": ids})
-            }
+            summaries = stored_summaries(db, week, ids)
             jobs = [
                 ReportJob(
                     task.account_id,
@@ -225,7 +212,7 @@ def _process_batch(
                     task.timezone,
                     summary_json(summaries[task.account_id]),
                     inputs[task.account_id],
-                    _email_spec(pipeline.settings, secret, task.account_id, task.email, week)
+                    email_spec(pipeline.settings, secret, task.account_id, task.email, week)
                     if _email_due(task)
                     else None,
                 )
@@ -234,8 +221,7 @@ def _process_batch(
             # Uploads start as each report is drawn, overlapping the drawing of the next.
             written = pipeline.store.put_many(_reports(pipeline, week, jobs, emails))
             due = [e.account_id for e in emails if e.week == week]
-            if due:
-                db.execute(_EMAIL_DUE, {"week": week, "ids": due})
+            record_due(db, week, due)
             db.execute(_MARK_REPORTED, {"week": week, "ids": ids})
             db.execute(_DONE, {"week": week, "ids": ids})
             stats.weeks.add(week)
@@ -257,7 +243,7 @@ def _process_batch(
 
 
 def _reports(
-    pipeline: Pipeline, week: date, jobs: Sequence[ReportJob], emails: list[_Email]
+    pipeline: Pipeline, week: date, jobs: Sequence[ReportJob], emails: list[EmailDue]
 ) -> Iterator[_Object]:
     """Each job's JSON and HTML report as it is drawn; the emails due go to `emails`."""
     for job, rendered in zip(jobs, pipeline.renderer.render(jobs), strict=True):
@@ -266,19 +252,7 @@ def _reports(
         yield json_key, rendered.json_body, "application/json"
         yield html_key, rendered.html_body, "text/html; charset=utf-8"
         if rendered.email is not None:
-            emails.append(_Email(job.account_id, week, rendered.email))
-
-
-def _email_spec(
-    settings: Settings, secret: str, account_id: uuid.UUID, to: str, week: date
-) -> EmailSpec:
-    base = settings.public_base_url
-    return EmailSpec(
-        to=to,
-        mail_from=settings.mail_from,
-        report_url=report_link(base, secret, account_id, format_week(week)),
-        unsubscribe_url=f"{base}/v1/unsubscribe?token={sign_unsubscribe(secret, account_id)}",
-    )
+            emails.append(EmailDue(job.account_id, week, rendered.email))
 
 
 def _email_due(task: Any) -> bool:
@@ -327,165 +301,3 @@ def _write_cohort(db: Session, store: ReportStore, week: date) -> None:
 
 def _num(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-_EMAIL_DUE = text(
-    """
-    INSERT INTO weekly_emails (account_id, week, status)
-    SELECT unnest(CAST(:ids AS uuid[])), :week, 'pending'
-    ON CONFLICT (account_id, week) DO NOTHING
-    """
-)
-_STILL_PENDING = text(
-    """
-    SELECT e.account_id, e.week FROM weekly_emails e
-    JOIN unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[])) AS c(account_id, week)
-      ON e.account_id = c.account_id AND e.week = c.week
-    WHERE e.status = 'pending'
-    """
-)
-_LEFT_PENDING = text(
-    """
-    SELECT e.account_id, e.week, a.email FROM weekly_emails e
-    JOIN accounts a ON a.id = e.account_id
-    WHERE e.status = 'pending' AND (e.week, e.account_id) > (:after_week, :after_id)
-    ORDER BY e.week, e.account_id
-    LIMIT :limit
-    """
-)
-# Right before the send: only one runner turns a row from pending to sending. Someone
-# who turned the email off since is skipped.
-_CLAIM_EMAIL = text(
-    """
-    UPDATE weekly_emails e
-    SET status = CASE WHEN a.weekly_email THEN 'sending' ELSE 'skipped' END, claimed_at = now()
-    FROM accounts a
-    WHERE a.id = e.account_id AND e.account_id = :account_id AND e.week = :week
-      AND e.status = 'pending'
-    RETURNING e.status
-    """
-)
-_MARK_EMAILS = text(
-    """
-    UPDATE weekly_emails e
-    SET status = d.status, message_id = d.message_id, error = left(d.error, 500),
-        sent_at = CASE WHEN d.status = 'sent' THEN now() END
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[]), CAST(:statuses AS text[]),
-                CAST(:message_ids AS text[]), CAST(:errors AS text[]))
-         AS d(account_id, week, status, message_id, error)
-    WHERE e.account_id = d.account_id AND e.week = d.week
-    """
-)
-
-
-def _send_pending_emails(pipeline: Pipeline, stats: RunStats, batch_size: int) -> None:
-    """Send the emails an earlier run recorded as due but did not send, rebuilt from the
-    stored summaries. Stops at the first batch SMTP refuses: the next pass tries again."""
-    after: tuple[date, uuid.UUID] = (date.min, uuid.UUID(int=0))
-    while True:
-        with pipeline.database.session() as db:
-            rows = db.execute(
-                _LEFT_PENDING,
-                {"after_week": after[0], "after_id": after[1], "limit": batch_size},
-            ).all()
-            if not rows:
-                return
-            after = (rows[-1].week, rows[-1].account_id)
-            secret = secret_key(db, pipeline.settings)
-            jobs: list[tuple[date, ReportJob]] = []
-            for week in sorted({row.week for row in rows}):
-                ids = [row.account_id for row in rows if row.week == week]
-                summaries = {
-                    s.account_id: s for s in db.execute(_SUMMARIES, {"week": week, "ids": ids})
-                }
-                inputs = report_inputs(db, week, ids)
-                jobs.extend(
-                    (
-                        week,
-                        ReportJob(
-                            row.account_id,
-                            summaries[row.account_id].version,
-                            "UTC",  # only the email is drawn, which shows no time zone
-                            summary_json(summaries[row.account_id]),
-                            inputs[row.account_id],
-                            _email_spec(pipeline.settings, secret, row.account_id, row.email, week),
-                            with_reports=False,
-                        ),
-                    )
-                    for row in rows
-                    if row.week == week and row.account_id in summaries
-                )
-        drawn = pipeline.renderer.render([job for _week, job in jobs])
-        emails = [
-            _Email(job.account_id, week, rendered.email)
-            for (week, job), rendered in zip(jobs, drawn, strict=True)
-            if rendered.email is not None
-        ]
-        if _send_batch(pipeline, emails, stats):
-            return
-
-
-def _send_batch(pipeline: Pipeline, emails: list[_Email], stats: RunStats) -> int:
-    """Send over one connection, claiming each email (committed) right before its send;
-    return how many SMTP certainly did not take (they stay pending for the next pass).
-
-    Never two emails per (account, week): a claim whose message may have left is never
-    released. A crash loses at most the one message in flight.
-    """
-    with pipeline.database.session() as db:
-        keys = {"ids": [e.account_id for e in emails], "weeks": [e.week for e in emails]}
-        pending = {(row.account_id, row.week) for row in db.execute(_STILL_PENDING, keys)}
-    due = [e for e in emails if (e.account_id, e.week) in pending]
-    if not due:
-        return 0  # sent (or being sent) by another run
-    messages = [email.message for email in due]
-
-    def claim(position: int) -> bool:
-        email = due[position]
-        with pipeline.database.session() as db:
-            status = db.execute(
-                _CLAIM_EMAIL, {"account_id": email.account_id, "week": email.week}
-            ).scalar()
-        return status == "sending"  # else another run has it, or the person opted out
-
-    deliveries = pipeline.mailer.send_many(messages, claim)
-    log.info(
-        "weekly emails",
-        extra={
-            "event": "weekly.emails",
-            "due": len(due),
-            "sent": sum(1 for d in deliveries if d.outcome == SENT),
-            "skipped": sum(1 for d in deliveries if d.outcome == SKIPPED),
-        },
-    )
-    recorded = [(e, d) for e, d in zip(due, deliveries, strict=True) if d.outcome in (SENT, FAILED)]
-    with pipeline.database.session() as db:
-        if recorded:
-            db.execute(
-                _MARK_EMAILS,
-                {
-                    "ids": [e.account_id for e, _ in recorded],
-                    "weeks": [e.week for e, _ in recorded],
-                    "statuses": [d.outcome for _, d in recorded],
-                    "message_ids": [d.message_id for _, d in recorded],
-                    "errors": [d.error for _, d in recorded],
-                },
-            )
-    for email, delivery in zip(due, deliveries, strict=True):
-        if delivery.outcome == SENT:
-            stats.emails += 1
-        elif delivery.outcome != SKIPPED:
-            stats.email_failures += 1
-            fate = "stays pending" if delivery.outcome == NOT_SENT else "failed, not retried"
-            log.warning(
-                "weekly email %s",
-                fate,
-                extra={
-                    "event": "weekly.email_failed",
-                    "account_id": str(email.account_id),
-                    "week": format_week(email.week),
-                    # Only the kind: an SMTP error's text can carry the recipient's address.
-                    "error": (delivery.error or "").split("(", 1)[0][:80],
-                },
-            )
-    return sum(1 for d in deliveries if d.outcome == NOT_SENT)

@@ -248,6 +248,17 @@ def compute_week(
     return written
 
 
+_STORED = text("SELECT * FROM weekly_summaries WHERE week = :week AND account_id = ANY(:ids)")
+
+
+def stored_summaries(
+    db: Session, week: date, account_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
+    """The stored rows of `week` for these accounts, by account (absent: never computed)."""
+    rows = db.execute(_STORED, {"week": week, "ids": list(account_ids)})
+    return {row.account_id: row for row in rows}
+
+
 def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 

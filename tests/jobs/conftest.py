@@ -26,7 +26,7 @@ from core.services.session_writes import apply_changes
 from core.session_rules import validate_session
 from core.settings import Settings
 from core.weeks import week_start
-from jobs.weekly import Pipeline
+from jobs.pipeline import Pipeline
 from tests.conftest import PASSWORD, create_scratch_database, drop_database, unique_email
 from tests.services import Inbox
 

@@ -18,9 +18,11 @@ from sqlalchemy import text
 
 from core.database import Database
 from core.reports.store import S3ReportStore
+from core.services.week_tasks import enqueue_weeks
 from core.settings import Settings
 from core.weeks import format_week
-from jobs.weekly import Pipeline, weekly_pass
+from jobs.pipeline import Pipeline
+from jobs.weekly import process_tasks, weekly_pass
 from tests.jobs.conftest import latest_final_week, log_sessions, make_person
 from tests.jobs.test_clock_crash import _clock_env
 from tests.services import FlakyS3, Inbox, s3_client
@@ -124,8 +126,47 @@ def test_database_connections_dropped_mid_run_lose_nothing_and_mail_nobody_twice
     _, stderr = running.communicate(timeout=120)
     # 1: a batch failed and was logged (its work stays queued); never a crash.
     assert running.returncode == 1, stderr.decode()[-2000:]
+    assert b"Traceback" not in stderr
 
     finished = subprocess.run(clock, env=env, capture_output=True, timeout=120)
     assert finished.returncode == 0, finished.stderr.decode()[-2000:]
     _check_end_state(database, pipeline_settings, inbox, people)
     assert len(inbox.messages) >= people - 1  # at most the one in flight may be lost
+
+
+def test_a_batch_failing_after_others_still_sends_their_emails_once(
+    pipeline: Pipeline, database: Database, inbox: Inbox, flaky_s3: FlakyS3
+) -> None:
+    week = latest_final_week()
+    people = [make_person(database, weeks_ago_created=1) for _ in range(12)]
+    with database.session() as db:
+        for person in people:
+            log_sessions(database, person, week, 1)
+            enqueue_weeks(db, [week], person.id, send_email=True)
+    flaky = _through(pipeline, flaky_s3)
+    batches = 0
+
+    def s3_goes_down_after_two_batches(done: int) -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 2:
+            flaky_s3.fail(-1)
+
+    # Batches of 5: two commit and hand their emails to the sender thread, the third fails.
+    stats = process_tasks(flaky, batch_size=5, on_batch=s3_goes_down_after_two_batches)
+
+    # One failed batch, and the cohort report of the week (S3 is still down).
+    assert (stats.failed_batches, stats.summaries, stats.emails) == (2, 10, 10)
+    assert len(inbox.messages) == 10
+    with database.session() as db:
+        statuses = Counter(
+            db.execute(
+                text("SELECT status FROM weekly_emails WHERE account_id = ANY(:ids)"),
+                {"ids": [p.id for p in people]},
+            ).scalars()
+        )
+    assert statuses == {"sent": 10}
+    flaky_s3.fail(0)
+    again = process_tasks(flaky, batch_size=5)
+    assert (again.failed_batches, again.summaries, again.emails) == (0, 2, 2)
+    _check_end_state(database, pipeline.settings, inbox, len(people))

@@ -18,7 +18,8 @@ from core.database import Database
 from core.reports.store import FileReportStore
 from core.settings import Settings
 from core.weeks import format_week
-from jobs.weekly import Pipeline, weekly_pass
+from jobs.pipeline import Pipeline
+from jobs.weekly import weekly_pass
 from tests.conftest import PASSWORD
 from tests.jobs.conftest import Person, latest_final_week, log_sessions, make_person
 from tests.services import FlakyS3, Inbox, s3_client
