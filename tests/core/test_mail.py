@@ -213,3 +213,15 @@ def test_an_address_beyond_ascii_is_written_as_utf8(tmp_path: Path) -> None:
     received = email.message_from_bytes(eml.read_bytes(), policy=email.policy.SMTPUTF8)
     assert received["To"] == "zoë@bücher.example"
     _check_weekly_message(received, chart, unsubscribe_url)
+
+
+def test_on_the_wire_every_line_ends_in_crlf_and_the_unsubscribe_link_stays_whole() -> None:
+    for to in ("pat@example.com", "zoë@bücher.example"):
+        message, _chart, unsubscribe_url = weekly_email(to=to)
+        data = Outgoing.from_message(message).data
+        lines = data.split(b"\r\n")
+        assert all(b"\n" not in line and len(line) <= 998 for line in lines)
+        # One unfolded line, not RFC 2047-encoded: mail clients act on it as it stands.
+        assert f"List-Unsubscribe: <{unsubscribe_url}>".encode() in lines
+        header_block = data.split(b"\r\n\r\n", 1)[0]
+        assert b"=?" not in header_block

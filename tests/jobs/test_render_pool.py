@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import textwrap
@@ -85,6 +86,8 @@ def test_workers_exit_when_their_owner_is_killed() -> None:
             text=True,
         )
         assert process.stdout is not None and process.stdin is not None
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        assert ready, "the owner never started its workers"
         workers = [int(pid) for pid in process.stdout.readline().split()]
         assert len(workers) == 2
         stat = Path(f"/proc/{workers[0]}/stat").read_text()
