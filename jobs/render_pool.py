@@ -29,8 +29,8 @@ _CHUNK = 4
 
 _context = multiprocessing.get_context("forkserver")
 # "__main__" as by default (the forkserver imports the program once, not every worker),
-# then the renderer, so a worker starts with matplotlib loaded.
-_context.set_forkserver_preload(["__main__", "core.reports.bundle"])
+# then the renderer and matplotlib, so a worker starts ready to draw.
+_context.set_forkserver_preload(["__main__", "core.reports.bundle", "core.reports.chart"])
 
 
 class Renderer:

@@ -43,7 +43,11 @@ class Rendered:
 
 
 def render_job(job: ReportJob) -> Rendered:
-    chart = render.chart_png(job.inputs)
+    # Here, not at the top: the clock imports the job types without drawing (its workers
+    # draw), and matplotlib costs ~45 MB in every process that loads it.
+    from core.reports.chart import chart_png
+
+    chart = chart_png(job.inputs)
     json_body = html_body = None
     if job.with_reports:
         json_body = render.render_json(str(job.account_id), job.summary, job.inputs, job.version)

@@ -20,7 +20,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, Request, Route
 
-from core.reports.render import chart_png, render_html, render_json
+from core.reports.chart import chart_png
+from core.reports.render import render_html, render_json
 from tests.core.test_render import make_inputs, make_summary
 
 ARTEFACT = Path(__file__).resolve().parents[2] / "var" / "artifacts" / "weekly-report.png"

@@ -17,7 +17,8 @@ from flask import Flask
 from playwright.sync_api import Page, Route
 
 from api.security_headers import DOCS_CSP, REPORT_CSP
-from core.reports.render import chart_png, render_html
+from core.reports.chart import chart_png
+from core.reports.render import render_html
 from core.reports.store import open_store, weekly_keys
 from core.settings import Settings
 from core.signing import report_link, secret_key

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from core.errors import InvalidInput
 from core.mail import OutboxMailer, Outgoing, SmtpMailer, build_weekly_email, open_mailer
 from core.models.secret import ServerSecret
-from core.reports.render import NOT_MEDICAL_ADVICE, chart_png
+from core.reports.chart import chart_png
+from core.reports.render import NOT_MEDICAL_ADVICE
 from core.settings import Settings
 from core.signing import UNSUBSCRIBE_MAX_AGE_S, secret_key, sign_unsubscribe, verify_unsubscribe
 from tests.core.test_render import make_inputs, make_summary

@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 from PIL import Image
 
+from core.reports.chart import chart_png
 from core.reports.render import (
     NOT_MEDICAL_ADVICE,
-    chart_png,
     findings,
     render_cohort,
     render_html,
