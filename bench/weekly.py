@@ -146,7 +146,7 @@ class RenderMemory(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(0.5):
-            workers = self.pipeline.renderer.worker_pids()
+            workers = self.pipeline.renderer.worker_pids()  # a snapshot, safe from here
             parents = {_proc_kb(pid, "status", "PPid") for pid in workers} - {0}
             helpers = [*workers, *parents]
             for pid in helpers:

@@ -148,7 +148,13 @@ class SmtpMailer:
         deliveries: list[Delivery] = []
         with client:
             for position, message in enumerate(messages):
-                if claim is not None and not claim(position):
+                try:
+                    claimed = claim is None or claim(position)
+                except Exception as exc:  # the database went away: nothing more leaves
+                    rest = messages[position:]
+                    deliveries.extend(Delivery(NOT_SENT, error=repr(exc)) for _ in rest)
+                    break
+                if not claimed:
                     deliveries.append(Delivery(SKIPPED))
                     continue
                 try:

@@ -53,7 +53,9 @@ class RunStats:
     reports: int = 0
     emails: int = 0
     email_failures: int = 0
-    failed_batches: int = 0  # report batches rolled back, or email batches cut short
+    # Steps that failed: a report batch rolled back, an email batch cut short, a cohort
+    # report not written, the run unable to start. Any of them: the run exits 1.
+    failed_batches: int = 0
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -70,7 +72,8 @@ class RunStats:
             f"objects written, {self.emails} emails sent ({self.email_failures} failed), "
             f"{self.seconds:.1f} s"
             + (
-                f"; {self.failed_batches} batch(es) failed, their work stays queued"
+                f"; {self.failed_batches} step(s) failed (see the log), their work stays "
+                "queued for the next run"
                 if self.failed_batches
                 else ""
             )

@@ -1,12 +1,13 @@
 """Drawing reports in worker processes, so a weekly run uses every core.
 
-Drawing a chart and building an email is pure-Python CPU work (~8 ms an account)
+Drawing a chart and building an email is pure-Python CPU work (~5 ms an account)
 that holds the GIL: in one process it starves the threads that upload to S3
-and talk to the database. Batches big enough to pay for the pool's start go
-to worker processes; small ones (tests, the demo, a quiet clock tick) are drawn
-inline. Workers are forked from a forkserver that has imported the renderer
-once, never from this process: it runs threads (uploads, the email sender), and
-forking a threaded process can copy a held lock into the child.
+and talk to the database. So every batch is drawn in worker processes, and
+matplotlib (~45 MB) never enters the clock's own process. Workers are forked
+from a forkserver that has imported the renderer once, never from this process:
+it runs threads (uploads, the email sender), and forking a threaded process can
+copy a held lock into the child. They live for one run (process_tasks closes
+them); `processes` 0 draws in this process instead.
 """
 
 from __future__ import annotations
@@ -22,15 +23,12 @@ from concurrent.futures.process import BrokenProcessPool
 
 from core.reports.bundle import Rendered, ReportJob, render_job
 
-# Below this many reports a batch is drawn inline: starting workers costs more.
-MIN_POOL_JOBS = 24
 # Jobs handed to a worker at a time: fewer round trips, still an even spread.
 _CHUNK = 4
 
 _context = multiprocessing.get_context("forkserver")
-# "__main__" as by default (the forkserver imports the program once, not every worker),
-# then the renderer and matplotlib, so a worker starts ready to draw.
-_context.set_forkserver_preload(["__main__", "core.reports.bundle", "core.reports.chart"])
+# What a worker runs, imported once by the forkserver: a worker starts ready to draw.
+_context.set_forkserver_preload(["jobs.render_pool", "core.reports.bundle", "core.reports.chart"])
 
 
 class Renderer:
@@ -45,7 +43,7 @@ class Renderer:
 
     def render(self, jobs: Sequence[ReportJob]) -> Iterator[Rendered]:
         """Each job's result as soon as it and those before it are done."""
-        if self.processes == 0 or len(jobs) < MIN_POOL_JOBS:
+        if self.processes == 0 or not jobs:
             yield from map(render_job, jobs)
             return
         if self._pool is None:
@@ -65,10 +63,12 @@ class Renderer:
             raise
 
     def worker_pids(self) -> list[int]:
-        """The live worker processes (none until a batch is big enough to need them)."""
-        if self._pool is None:
+        """The live worker processes (none between runs); safe from any thread."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        try:
+            return [p.pid for p in list(processes.values()) if p.pid is not None]
+        except RuntimeError:  # the pool started or stopped a worker meanwhile
             return []
-        return [p.pid for p in self._pool._processes.values() if p.pid is not None]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -82,7 +82,9 @@ def _exit_with(owner_pid: int) -> None:
 
     def watch() -> None:
         try:  # Linux 5.3+: a pidfd is readable once the process has exited
-            select.select([os.pidfd_open(owner_pid)], [], [])
+            watcher = select.poll()
+            watcher.register(os.pidfd_open(owner_pid), select.POLLIN)
+            watcher.poll()
         except ProcessLookupError:
             pass  # already gone
         except (AttributeError, OSError):  # no pidfd here (other OS, old kernel, seccomp)

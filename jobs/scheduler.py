@@ -1,6 +1,7 @@
 """APScheduler wiring only: which job runs how often. Jobs keep no state here.
 
-Every clock process runs the same jobs; claims in PostgreSQL (jobs/weekly.py)
+Every clock process runs the same jobs; claims in PostgreSQL (jobs/weekly.py for the
+weeks, jobs/weekly_email.py for the emails)
 decide who does what, so running several clocks is safe and only adds capacity.
 """
 
@@ -39,18 +40,43 @@ def run_clock(database: Database, settings: Settings, *, once: bool = False) -> 
         pipeline.close()  # the render workers
 
 
+def _guarded(name: str, job: Callable[[], object]) -> Callable[[], bool]:
+    """The job, logged instead of raised when it fails (the database down, say): a clock
+    outlives a bad tick, and `--once` exits 1. True when the job did all its work."""
+
+    def run() -> bool:
+        try:
+            result = job()
+        except Exception as exc:
+            log.error(
+                "clock job %s failed; it runs again next time",
+                name,
+                extra={"event": "clock.job_failed", "job": name, "error": type(exc).__name__},
+            )
+            return False
+        return not (isinstance(result, RunStats) and result.failed_batches)
+
+    return run
+
+
 def _run_jobs(database: Database, settings: Settings, pipeline: Pipeline, *, once: bool) -> int:
     if settings.clock_metrics_port and not once:
         # Each clock serves its own figures; the web's /metrics cannot see this process.
         start_http_server(settings.clock_metrics_port)
-    jobs: list[tuple[Callable[[], object], dict[str, int]]] = [
-        (lambda: weekly_pass(pipeline), {"minutes": WEEKLY_EVERY_MINUTES}),
-        (lambda: purge_old_tombstones(database, settings), {"hours": PURGE_EVERY_HOURS}),
-        (lambda: purge_old_audit_events(database, settings), {"hours": PURGE_EVERY_HOURS}),
+    jobs: list[tuple[Callable[[], bool], dict[str, int]]] = [
+        (_guarded("weekly", lambda: weekly_pass(pipeline)), {"minutes": WEEKLY_EVERY_MINUTES}),
+        (
+            _guarded("purge_tombstones", lambda: purge_old_tombstones(database, settings)),
+            {"hours": PURGE_EVERY_HOURS},
+        ),
+        (
+            _guarded("purge_audit_events", lambda: purge_old_audit_events(database, settings)),
+            {"hours": PURGE_EVERY_HOURS},
+        ),
     ]
     if once:
-        results = [job() for job, _interval in jobs]
-        return 1 if any(isinstance(r, RunStats) and r.failed_batches for r in results) else 0
+        succeeded = [job() for job, _interval in jobs]
+        return 0 if all(succeeded) else 1
     scheduler = BlockingScheduler(timezone="UTC")
     for job, interval in jobs:
         # coalesce + max_instances=1: a slow pass is never stacked on itself in one process

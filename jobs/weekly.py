@@ -33,7 +33,14 @@ from core.services.week_tasks import LATEST_FINAL_WEEK, MANUAL_EMAIL, enqueue_fi
 from core.signing import secret_key
 from core.weeks import format_week
 from jobs.pipeline import Pipeline, RunStats, SendResult
-from jobs.weekly_email import EmailDue, email_spec, record_due, send_batch, send_left_pending
+from jobs.weekly_email import (
+    EmailDue,
+    email_spec,
+    record_due,
+    record_undeliverable,
+    send_batch,
+    send_left_pending,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +74,14 @@ _SEND_AHEAD = 2
 
 def weekly_pass(pipeline: Pipeline, *, batch_size: int = 200) -> RunStats:
     """One clock tick: queue newly final weeks, then work through every pending task."""
-    with pipeline.database.session() as db:
-        queued = enqueue_final_weeks(db)
+    try:
+        with pipeline.database.session() as db:
+            queued = enqueue_final_weeks(db)
+    except Exception as exc:  # the database down: this tick fails, the next one tries again
+        stats = RunStats()
+        _failed(stats, "weekly pass could not queue the final weeks", "queue", exc)
+        _record(stats)
+        return stats
     log.info("queued newly final weeks", extra={"event": "weekly.queue", "queued": queued})
     return process_tasks(pipeline, batch_size=batch_size)
 
@@ -79,11 +92,17 @@ def process_tasks(
     batch_size: int = 200,
     on_batch: Callable[[int], None] | None = None,
 ) -> RunStats:
+    """Work through the queued weeks in batches, then write each week's cohort report.
+
+    Never raises for S3, SMTP or the database being down: what failed is logged,
+    counted in `failed_batches` and stays queued (or pending) for the next run."""
     stats = RunStats()
     try:
         _process_tasks(pipeline, batch_size, on_batch, stats)
+    except Exception as exc:  # before any batch: the database down at the start
+        _failed(stats, "weekly run could not start", "run", exc)
     finally:
-        # Workers live for one run: a clock idles between passes without their memory.
+        # Workers live for one run: a clock idles between passes without them.
         pipeline.renderer.close()
     # Once per week and run, not per batch: it aggregates every account's summary.
     for week in sorted(stats.weeks):
@@ -148,6 +167,12 @@ def _process_tasks(
             _collect_sends(stats, future.result)
 
 
+def _failed(stats: RunStats, message: str, kind: str, exc: Exception) -> None:
+    log.error(message, extra={"event": f"weekly.{kind}_failed", "error": type(exc).__name__})
+    stats.failed_batches += 1
+    telemetry.WEEKLY_FAILURES.labels(kind=kind).inc()
+
+
 def _collect_sends(stats: RunStats, sends: Callable[[], SendResult]) -> None:
     """Count a batch of sends; one that broke off (the database or a render worker gone)
     fails the run, and the emails it did not claim stay pending for the next pass."""
@@ -190,8 +215,12 @@ def _record(stats: RunStats) -> None:
 def _process_batch(
     pipeline: Pipeline, secret: str, batch_size: int, stats: RunStats
 ) -> tuple[int, list[EmailDue]] | None:
-    """Claim, summarise, report and finish one batch in one transaction; return emails due."""
+    """Claim, summarise, report and finish one batch in one transaction; return emails due.
+
+    Counted into `stats` only once the transaction has committed."""
     emails: list[EmailDue] = []
+    undeliverable: list[tuple[Any, str]] = []
+    done = RunStats()
     started = time.monotonic()
     with pipeline.database.session() as db:
         claimed = db.execute(_CLAIM, {"limit": batch_size}).all()
@@ -219,15 +248,17 @@ def _process_batch(
                 for task in tasks
             ]
             # Uploads start as each report is drawn, overlapping the drawing of the next.
-            written = pipeline.store.put_many(_reports(pipeline, week, jobs, emails))
+            written = pipeline.store.put_many(_reports(pipeline, week, jobs, emails, undeliverable))
             due = [e.account_id for e in emails if e.week == week]
             record_due(db, week, due)
+            record_undeliverable(db, week, undeliverable)
+            undeliverable.clear()
             db.execute(_MARK_REPORTED, {"week": week, "ids": ids})
             db.execute(_DONE, {"week": week, "ids": ids})
-            stats.weeks.add(week)
-            stats.accounts.update(ids)
-            stats.summaries += len(ids)
-            stats.reports += written
+            done.weeks.add(week)
+            done.accounts.update(ids)
+            done.summaries += len(ids)
+            done.reports += written
             log.info(
                 "weekly batch",
                 extra={
@@ -239,13 +270,22 @@ def _process_batch(
                     "seconds": round(time.monotonic() - started, 3),
                 },
             )
+    stats.weeks.update(done.weeks)
+    stats.accounts.update(done.accounts)
+    stats.summaries += done.summaries
+    stats.reports += done.reports
     return len(claimed), emails
 
 
 def _reports(
-    pipeline: Pipeline, week: date, jobs: Sequence[ReportJob], emails: list[EmailDue]
+    pipeline: Pipeline,
+    week: date,
+    jobs: Sequence[ReportJob],
+    emails: list[EmailDue],
+    undeliverable: list[tuple[Any, str]],
 ) -> Iterator[_Object]:
-    """Each job's JSON and HTML report as it is drawn; the emails due go to `emails`."""
+    """Each job's JSON and HTML report as it is drawn; the emails due go to `emails`, the
+    ones that could not be built (an unusable address) to `undeliverable`."""
     for job, rendered in zip(jobs, pipeline.renderer.render(jobs), strict=True):
         json_key, html_key = weekly_keys(job.account_id, format_week(week))
         assert rendered.json_body is not None and rendered.html_body is not None
@@ -253,6 +293,8 @@ def _reports(
         yield html_key, rendered.html_body, "text/html; charset=utf-8"
         if rendered.email is not None:
             emails.append(EmailDue(job.account_id, week, rendered.email))
+        elif rendered.email_error is not None:
+            undeliverable.append((job.account_id, rendered.email_error))
 
 
 def _email_due(task: Any) -> bool:

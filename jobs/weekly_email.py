@@ -103,6 +103,34 @@ def record_due(db: Session, week: date, account_ids: list[uuid.UUID]) -> None:
         db.execute(_RECORD_DUE, {"week": week, "ids": account_ids})
 
 
+_RECORD_UNDELIVERABLE = text(
+    """
+    INSERT INTO weekly_emails (account_id, week, status, error)
+    SELECT unnest(CAST(:ids AS uuid[])), :week, 'failed', unnest(CAST(:errors AS text[]))
+    ON CONFLICT (account_id, week) DO UPDATE SET status = 'failed', error = EXCLUDED.error
+    WHERE weekly_emails.status = 'pending'  -- never over one sent or being sent
+    """
+)
+
+
+def record_undeliverable(db: Session, week: date, failures: list[tuple[uuid.UUID, str]]) -> None:
+    """In the batch's transaction: emails that could not even be built, kept as failed
+    (never retried) so they show, instead of failing everyone else's reports."""
+    if failures:
+        db.execute(
+            _RECORD_UNDELIVERABLE,
+            {"week": week, "ids": [a for a, _ in failures], "errors": [e for _, e in failures]},
+        )
+        log.warning(
+            "weekly emails could not be built",
+            extra={
+                "event": "weekly.email_unbuildable",
+                "week": format_week(week),
+                "count": len(failures),
+            },
+        )
+
+
 def send_left_pending(pipeline: Pipeline, secret: str, batch_size: int) -> SendResult:
     """Send the emails an earlier run recorded as due but did not send, drawn again from
     the stored summaries. Stops at the first batch SMTP refuses: the next pass tries again."""
@@ -138,12 +166,23 @@ def send_left_pending(pipeline: Pipeline, secret: str, batch_size: int) -> SendR
                     for row in rows
                     if row.week == week and row.account_id in summaries
                 )
-        drawn = pipeline.renderer.render([job for _week, job in jobs])
+        drawn = list(zip(jobs, pipeline.renderer.render([job for _week, job in jobs]), strict=True))
         emails = [
             EmailDue(job.account_id, week, rendered.email)
-            for (week, job), rendered in zip(jobs, drawn, strict=True)
+            for (week, job), rendered in drawn
             if rendered.email is not None
         ]
+        with pipeline.database.session() as db:
+            for week in sorted({week for (week, _job), _rendered in drawn}):
+                record_undeliverable(
+                    db,
+                    week,
+                    [
+                        (job.account_id, rendered.email_error)
+                        for (job_week, job), rendered in drawn
+                        if job_week == week and rendered.email_error is not None
+                    ],
+                )
         result = send_batch(pipeline, emails)
         total += result
         if result.not_sent:

@@ -40,6 +40,7 @@ class Rendered:
     json_body: bytes | None
     html_body: bytes | None
     email: Outgoing | None
+    email_error: str | None = None  # the email could not be built: the reports still stand
 
 
 def render_job(job: ReportJob) -> Rendered:
@@ -52,8 +53,9 @@ def render_job(job: ReportJob) -> Rendered:
     if job.with_reports:
         json_body = render.render_json(str(job.account_id), job.summary, job.inputs, job.version)
         html_body = render.render_html(job.summary, job.inputs, job.timezone, chart).encode()
-    email = None
-    if job.email is not None:
+    if job.email is None:
+        return Rendered(json_body, html_body, None)
+    try:
         message = build_weekly_email(
             to=job.email.to,
             mail_from=job.email.mail_from,
@@ -63,5 +65,6 @@ def render_job(job: ReportJob) -> Rendered:
             unsubscribe_url=job.email.unsubscribe_url,
             chart=chart,
         )
-        email = Outgoing.from_message(message)
-    return Rendered(json_body, html_body, email)
+        return Rendered(json_body, html_body, Outgoing.from_message(message))
+    except (ValueError, TypeError, LookupError) as exc:  # one unusable address, not the batch
+        return Rendered(json_body, html_body, None, f"{type(exc).__name__}: {exc}"[:300])

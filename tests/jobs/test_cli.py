@@ -15,7 +15,7 @@ from core.settings import Settings
 from core.weeks import format_week
 from tests.jobs.conftest import latest_final_week, log_sessions, make_person
 from tests.jobs.test_clock_crash import _clock_env
-from tests.services import Inbox, s3_client
+from tests.services import Inbox, free_port, s3_client
 
 
 def _weekly(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -95,3 +95,22 @@ def test_clock_once_with_s3_down_says_so_and_keeps_the_work(
             text("SELECT count(*) FROM week_tasks WHERE account_id = :a"), {"a": person.id}
         ).scalar_one()
     assert pending >= 1
+
+
+def test_clock_once_with_the_database_down_fails_cleanly(
+    pipeline_settings: Settings, tmp_path: Path
+) -> None:
+    env = {
+        **_clock_env(pipeline_settings, tmp_path),
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/gone",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "knotlog.cli", "clock", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr, run.stderr[-2000:]
+    assert "weekly.queue_failed" in run.stderr

@@ -10,10 +10,11 @@ import sys
 import textwrap
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from core.reports.bundle import EmailSpec, ReportJob, render_job
-from jobs.render_pool import MIN_POOL_JOBS, Renderer
+from jobs.render_pool import Renderer
 from tests.core.test_render import make_inputs, make_summary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ def _jobs(count: int) -> list[ReportJob]:
 
 
 def test_workers_draw_what_this_process_draws_in_the_same_order() -> None:
-    jobs = _jobs(MIN_POOL_JOBS + 5)
+    jobs = _jobs(13)
     renderer = Renderer(2)
     try:
         drawn = list(renderer.render(jobs))
@@ -42,13 +43,17 @@ def test_workers_draw_what_this_process_draws_in_the_same_order() -> None:
         assert worker.email is not None and worker.email.recipients == ("pat@example.com",)
 
 
-def test_a_small_batch_or_zero_processes_stays_in_this_process() -> None:
+def test_zero_processes_draws_in_this_process() -> None:
     renderer = Renderer(0)
-    assert len(list(renderer.render(_jobs(MIN_POOL_JOBS + 1)))) == MIN_POOL_JOBS + 1
-    small = Renderer(2)
-    assert len(list(small.render(_jobs(MIN_POOL_JOBS - 1)))) == MIN_POOL_JOBS - 1
-    assert renderer.jobs_in_workers == small.jobs_in_workers == 0
-    assert small.worker_pids() == []
+    assert len(list(renderer.render(_jobs(3)))) == 3
+    assert renderer.jobs_in_workers == 0 and renderer.worker_pids() == []
+
+
+def test_an_unusable_address_fails_only_its_email() -> None:
+    job = replace(_jobs(1)[0], email=EmailSpec("", "knotlog <w@knotlog.example>", "r", "u"))
+    rendered = render_job(job)
+    assert rendered.json_body and rendered.html_body  # the reports still stand
+    assert rendered.email is None and rendered.email_error is not None
 
 
 def _gone(pid: int) -> bool:
@@ -76,15 +81,15 @@ def test_workers_exit_when_their_owner_is_killed() -> None:
     )
     script = Path(os.environ.get("TMPDIR", "/tmp")) / f"owner_{uuid.uuid4().hex}.py"
     script.write_text(owner)
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        process = subprocess.Popen(
-            [sys.executable, str(script)],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
         assert process.stdout is not None and process.stdin is not None
         ready, _, _ = select.select([process.stdout], [], [], 60)
         assert ready, "the owner never started its workers"
@@ -100,4 +105,6 @@ def test_workers_exit_when_their_owner_is_killed() -> None:
             time.sleep(0.1)
         assert all(map(_gone, [*workers, forkserver])), "render workers outlived their owner"
     finally:
+        if process.poll() is None:
+            process.kill()
         script.unlink(missing_ok=True)

@@ -22,10 +22,11 @@ from core.services.session_writes import delete_session
 from core.services.week_tasks import enqueue_weeks
 from core.weeks import format_week
 from jobs.pipeline import Pipeline
-from jobs.render_pool import MIN_POOL_JOBS
 from jobs.weekly import process_tasks, weekly_pass
 from tests.jobs.conftest import latest_final_week, log_sessions, make_person
 from tests.services import Inbox, free_port, s3_client
+
+BATCH = 12  # accounts per batch where a test runs two
 
 
 def _report(pipeline: Pipeline, person_id: Any, week: Any, ext: str = "json") -> bytes:
@@ -318,7 +319,7 @@ def test_big_batches_are_drawn_by_worker_processes_that_may_die(
     pipeline: Pipeline, database: Database, inbox: Inbox
 ) -> None:
     week = latest_final_week()
-    people = [make_person(database, weeks_ago_created=1) for _ in range(2 * MIN_POOL_JOBS)]
+    people = [make_person(database, weeks_ago_created=1) for _ in range(2 * BATCH)]
     with database.session() as db:
         for i, person in enumerate(people):
             log_sessions(database, person, week + timedelta(days=i % 7), 1 + i % 3)
@@ -335,21 +336,19 @@ def test_big_batches_are_drawn_by_worker_processes_that_may_die(
             for pid in killed:
                 os.kill(pid, signal.SIGKILL)
 
-    first = process_tasks(
-        pooled, batch_size=MIN_POOL_JOBS, on_batch=kill_the_workers_after_the_first_batch
-    )
+    first = process_tasks(pooled, batch_size=BATCH, on_batch=kill_the_workers_after_the_first_batch)
     assert len(killed) == 2
     # The second batch met the dead pool: it rolled back and stays queued, nothing half-done.
     assert (first.summaries, first.emails, first.failed_batches) == (
-        MIN_POOL_JOBS,
-        MIN_POOL_JOBS,
+        BATCH,
+        BATCH,
         1,
     )
-    assert _count(database, "SELECT count(*) FROM week_tasks") == MIN_POOL_JOBS
-    second = process_tasks(pooled, batch_size=MIN_POOL_JOBS)  # new workers
+    assert _count(database, "SELECT count(*) FROM week_tasks") == BATCH
+    second = process_tasks(pooled, batch_size=BATCH)  # new workers
     assert (second.summaries, second.emails, second.failed_batches) == (
-        MIN_POOL_JOBS,
-        MIN_POOL_JOBS,
+        BATCH,
+        BATCH,
         0,
     )
     assert pooled.renderer.jobs_in_workers >= len(people)
@@ -368,3 +367,27 @@ def test_big_batches_are_drawn_by_worker_processes_that_may_die(
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         images = [p for p in message.walk() if p.get_content_type() == "image/png"]
         assert len(images) == 1 and images[0].get_payload(decode=True).startswith(b"\x89PNG")
+
+
+def test_an_unusable_address_fails_only_that_email(
+    pipeline: Pipeline, database: Database, inbox: Inbox
+) -> None:
+    week = latest_final_week()
+    people = [make_person(database, weeks_ago_created=1) for _ in range(3)]
+    for person in people:
+        log_sessions(database, person, week, 1)
+    with database.session() as db:  # as an address stored before today's validation might be
+        db.execute(text("UPDATE accounts SET email = '' WHERE id = :id"), {"id": people[0].id})
+
+    stats = weekly_pass(pipeline)
+
+    assert (stats.summaries, stats.emails, stats.failed_batches) == (3, 2, 0)
+    assert json.loads(_report(pipeline, people[0].id, week))["summary"]["sessions"] == 1
+    assert sorted(str(m["To"]) for m in inbox.messages) == sorted(p.email for p in people[1:])
+    with database.session() as db:
+        row = db.execute(
+            text("SELECT status, error FROM weekly_emails WHERE account_id = :id"),
+            {"id": people[0].id},
+        ).one()
+    assert row.status == "failed" and "ValueError" in row.error
+    assert weekly_pass(pipeline).emails == 0  # not retried
