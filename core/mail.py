@@ -148,13 +148,9 @@ class SmtpMailer:
         deliveries: list[Delivery] = []
         with client:
             for position, message in enumerate(messages):
-                try:
-                    claimed = claim is None or claim(position)
-                except Exception as exc:  # the database went away: nothing more leaves
-                    rest = messages[position:]
-                    deliveries.extend(Delivery(NOT_SENT, error=repr(exc)) for _ in rest)
-                    break
-                if not claimed:
+                # A claim that raises (the database gone) ends the batch: the run logs it,
+                # and rows already claimed stay 'sending', never sent twice.
+                if claim is not None and not claim(position):
                     deliveries.append(Delivery(SKIPPED))
                     continue
                 try:
@@ -228,6 +224,20 @@ def _subject(summary: dict[str, Any]) -> str:
     relief = summary["mean_relief"]
     tail = "" if relief is None else f", relief {relief:g}"
     return f"Your knotlog week {summary['week']}: {done}{tail}"
+
+
+def unusable_recipient(address: str) -> str | None:
+    """Why an account's stored address cannot take an email (None: it can). Says nothing
+    of the address itself: the reason is stored and logged."""
+    if "\r" in address or "\n" in address:
+        return "recipient address holds a line break"
+    name, parsed = parseaddr(address)
+    if name or parsed != address.strip() or parsed.count("@") != 1:
+        return "recipient address is not a single plain address"
+    local, domain = parsed.split("@")
+    if not local or not domain:
+        return "recipient address lacks a local part or a domain"
+    return None
 
 
 def build_weekly_email(

@@ -252,6 +252,7 @@ def _process_batch(
             due = [e.account_id for e in emails if e.week == week]
             record_due(db, week, due)
             record_undeliverable(db, week, undeliverable)
+            done.email_failures += len(undeliverable)
             undeliverable.clear()
             db.execute(_MARK_REPORTED, {"week": week, "ids": ids})
             db.execute(_DONE, {"week": week, "ids": ids})
@@ -274,6 +275,7 @@ def _process_batch(
     stats.accounts.update(done.accounts)
     stats.summaries += done.summaries
     stats.reports += done.reports
+    stats.email_failures += done.email_failures
     return len(claimed), emails
 
 

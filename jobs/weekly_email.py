@@ -183,8 +183,9 @@ def send_left_pending(pipeline: Pipeline, secret: str, batch_size: int) -> SendR
                         if job_week == week and rendered.email_error is not None
                     ],
                 )
+        unbuildable = sum(1 for _job, rendered in drawn if rendered.email_error is not None)
         result = send_batch(pipeline, emails)
-        total += result
+        total += result + SendResult(failed=unbuildable)
         if result.not_sent:
             return total
 

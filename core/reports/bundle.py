@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from core.mail import Outgoing, build_weekly_email
+from core.mail import Outgoing, build_weekly_email, unusable_recipient
 from core.reports import render
 
 
@@ -55,16 +55,18 @@ def render_job(job: ReportJob) -> Rendered:
         html_body = render.render_html(job.summary, job.inputs, job.timezone, chart).encode()
     if job.email is None:
         return Rendered(json_body, html_body, None)
-    try:
-        message = build_weekly_email(
-            to=job.email.to,
-            mail_from=job.email.mail_from,
-            summary=job.summary,
-            inputs=job.inputs,
-            report_url=job.email.report_url,
-            unsubscribe_url=job.email.unsubscribe_url,
-            chart=chart,
-        )
-        return Rendered(json_body, html_body, Outgoing.from_message(message))
-    except (ValueError, TypeError, LookupError) as exc:  # one unusable address, not the batch
-        return Rendered(json_body, html_body, None, f"{type(exc).__name__}: {exc}"[:300])
+    # One account's unusable address fails its email only; any other error (a bad
+    # MAIL_FROM, a bug) fails the batch, which rolls back and is retried.
+    problem = unusable_recipient(job.email.to)
+    if problem is not None:
+        return Rendered(json_body, html_body, None, problem)
+    message = build_weekly_email(
+        to=job.email.to,
+        mail_from=job.email.mail_from,
+        summary=job.summary,
+        inputs=job.inputs,
+        report_url=job.email.report_url,
+        unsubscribe_url=job.email.unsubscribe_url,
+        chart=chart,
+    )
+    return Rendered(json_body, html_body, Outgoing.from_message(message))

@@ -19,7 +19,14 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
-from core.mail import OutboxMailer, Outgoing, SmtpMailer, build_weekly_email, open_mailer
+from core.mail import (
+    OutboxMailer,
+    Outgoing,
+    SmtpMailer,
+    build_weekly_email,
+    open_mailer,
+    unusable_recipient,
+)
 from core.models.secret import ServerSecret
 from core.reports.chart import chart_png
 from core.reports.render import NOT_MEDICAL_ADVICE
@@ -226,3 +233,19 @@ def test_on_the_wire_every_line_ends_in_crlf_and_the_unsubscribe_link_stays_whol
         assert f"List-Unsubscribe: <{unsubscribe_url}>".encode() in lines
         header_block = data.split(b"\r\n\r\n", 1)[0]
         assert b"=?" not in header_block
+
+
+def test_an_unusable_recipient_is_named_without_its_address() -> None:
+    assert unusable_recipient("pat@example.com") is None
+    assert unusable_recipient("zoë@bücher.example") is None
+    for bad in (
+        "",
+        "pat",
+        "pat@",
+        "@example.com",
+        "a@b@c",
+        "Pat <pat@example.com>",
+        "p@x\r\nBcc: x",
+    ):
+        problem = unusable_recipient(bad)
+        assert problem is not None and (not bad or bad not in problem)

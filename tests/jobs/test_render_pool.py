@@ -13,6 +13,8 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from core.reports.bundle import EmailSpec, ReportJob, render_job
 from jobs.render_pool import Renderer
 from tests.core.test_render import make_inputs, make_summary
@@ -54,6 +56,9 @@ def test_an_unusable_address_fails_only_its_email() -> None:
     rendered = render_job(job)
     assert rendered.json_body and rendered.html_body  # the reports still stand
     assert rendered.email is None and rendered.email_error is not None
+    broken = replace(job, email=EmailSpec("pat@example.com", "", "r", "u"))  # bad MAIL_FROM
+    with pytest.raises(ValueError):  # not one person's problem: the batch fails and retries
+        render_job(broken)
 
 
 def _gone(pid: int) -> bool:
