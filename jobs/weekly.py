@@ -9,6 +9,10 @@ An email due is recorded as a 'pending' row of `weekly_emails` in the same
 transaction, so a crash after it cannot lose it: every run sends what is pending.
 Each is claimed ('pending' -> 'sending', committed) right before its send, and a
 claim is never retried once the message may have left: at most one email.
+
+Reports and emails are drawn by render workers (jobs/render_pool.py); the email
+bookkeeping is in jobs/weekly_email.py; one sender thread mails while the next
+batch is drawn.
 """
 
 from __future__ import annotations
