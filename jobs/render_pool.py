@@ -38,7 +38,7 @@ class Renderer:
         if processes < 0:
             raise ValueError(f"render processes must be >= 0, got {processes}")
         self.processes = processes
-        self.jobs_in_workers = 0  # how many jobs went to the pool (logs, tests)
+        self.jobs_in_workers = 0  # how many jobs went to the pool (for tests and debugging)
         self._pool: ProcessPoolExecutor | None = None
 
     def render(self, jobs: Sequence[ReportJob]) -> Iterator[Rendered]:

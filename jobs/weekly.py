@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core import telemetry
-from core.metrics.weekly import compute_week, report_inputs, stored_summaries, summary_json
+from core.metrics.weekly import compute_week, report_inputs, stored_summaries
 from core.reports import render
 from core.reports.bundle import ReportJob
 from core.reports.store import ReportStore, cohort_key, weekly_keys
@@ -115,16 +115,7 @@ def process_tasks(
                 _write_cohort(db, pipeline.store, week)
         except Exception as exc:  # the store or the database down: the run fails, loudly
             # The next run that touches this week writes it again (or `knotlog weekly`).
-            log.error(
-                "cohort report not written",
-                extra={
-                    "event": "weekly.cohort_failed",
-                    "week": format_week(week),
-                    "error": type(exc).__name__,
-                },
-            )
-            stats.failed_batches += 1
-            telemetry.WEEKLY_FAILURES.labels(kind="cohort").inc()
+            _failed(stats, "cohort report not written", "cohort", exc, week=format_week(week))
         else:
             stats.reports += 1
     _record(stats)
@@ -151,12 +142,8 @@ def _process_tasks(
                 batch = _process_batch(pipeline, secret, batch_size, stats)
             except Exception as exc:  # S3 or the database down past their retries, or a bug
                 # The batch rolled back and its tasks stay queued: the next pass resumes there.
-                log.error(
-                    "weekly batch failed, its tasks stay queued for the next pass",
-                    extra={"event": "weekly.batch_failed", "error": type(exc).__name__},
-                )
-                stats.failed_batches += 1
-                telemetry.WEEKLY_FAILURES.labels(kind="batch").inc()
+                msg = "weekly batch failed, its tasks stay queued for the next pass"
+                _failed(stats, msg, "batch", exc)
                 break
             if batch is None:
                 break
@@ -171,8 +158,10 @@ def _process_tasks(
             _collect_sends(stats, future.result)
 
 
-def _failed(stats: RunStats, message: str, kind: str, exc: Exception) -> None:
-    log.error(message, extra={"event": f"weekly.{kind}_failed", "error": type(exc).__name__})
+def _failed(stats: RunStats, message: str, kind: str, exc: Exception, **fields: str) -> None:
+    """A step of the run failed: logged (the error's kind only), counted, the run exits 1."""
+    extra = {"event": f"weekly.{kind}_failed", "error": type(exc).__name__, **fields}
+    log.error(message, extra=extra)
     stats.failed_batches += 1
     telemetry.WEEKLY_FAILURES.labels(kind=kind).inc()
 
@@ -183,12 +172,8 @@ def _collect_sends(stats: RunStats, sends: Callable[[], SendResult]) -> None:
     try:
         stats.add_sends(sends())
     except Exception as exc:
-        log.error(
-            "weekly emails broke off; the unclaimed ones stay pending for the next pass",
-            extra={"event": "weekly.emails_failed", "error": type(exc).__name__},
-        )
-        stats.failed_batches += 1
-        telemetry.WEEKLY_FAILURES.labels(kind="email_batch").inc()
+        msg = "weekly emails broke off; the unclaimed ones stay pending for the next pass"
+        _failed(stats, msg, "email_batch", exc)
 
 
 def _record(stats: RunStats) -> None:
@@ -239,12 +224,10 @@ def _process_batch(
             inputs = report_inputs(db, week, ids)
             summaries = stored_summaries(db, week, ids)
             jobs = [
-                ReportJob(
-                    task.account_id,
-                    summaries[task.account_id].version,
-                    task.timezone,
-                    summary_json(summaries[task.account_id]),
+                ReportJob.of(
+                    summaries[task.account_id],
                     inputs[task.account_id],
+                    task.timezone,
                     email_spec(pipeline.settings, secret, task.account_id, task.email, week)
                     if _email_due(task)
                     else None,

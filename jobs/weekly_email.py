@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.mail import FAILED, NOT_SENT, SENT, SKIPPED, Outgoing
-from core.metrics.weekly import report_inputs, stored_summaries, summary_json
+from core.metrics.weekly import report_inputs, stored_summaries
 from core.reports.bundle import EmailSpec, ReportJob
 from core.settings import Settings
 from core.signing import report_link, sign_unsubscribe
@@ -153,12 +154,10 @@ def send_left_pending(pipeline: Pipeline, secret: str, batch_size: int) -> SendR
                 jobs.extend(
                     (
                         week,
-                        ReportJob(
-                            row.account_id,
-                            summaries[row.account_id].version,
-                            "UTC",  # only the email is drawn, which shows no time zone
-                            summary_json(summaries[row.account_id]),
+                        ReportJob.of(
+                            summaries[row.account_id],
                             inputs[row.account_id],
+                            "UTC",  # only the email is drawn, which shows no time zone
                             email_spec(pipeline.settings, secret, row.account_id, row.email, week),
                             with_reports=False,
                         ),
@@ -166,24 +165,19 @@ def send_left_pending(pipeline: Pipeline, secret: str, batch_size: int) -> SendR
                     for row in rows
                     if row.week == week and row.account_id in summaries
                 )
-        drawn = list(zip(jobs, pipeline.renderer.render([job for _week, job in jobs]), strict=True))
-        emails = [
-            EmailDue(job.account_id, week, rendered.email)
-            for (week, job), rendered in drawn
-            if rendered.email is not None
-        ]
-        with pipeline.database.session() as db:
-            for week in sorted({week for (week, _job), _rendered in drawn}):
-                record_undeliverable(
-                    db,
-                    week,
-                    [
-                        (job.account_id, rendered.email_error)
-                        for (job_week, job), rendered in drawn
-                        if job_week == week and rendered.email_error is not None
-                    ],
-                )
-        unbuildable = sum(1 for _job, rendered in drawn if rendered.email_error is not None)
+        emails: list[EmailDue] = []
+        undeliverable: dict[date, list[tuple[uuid.UUID, str]]] = defaultdict(list)
+        drawn = pipeline.renderer.render([job for _week, job in jobs])
+        for (week, job), rendered in zip(jobs, drawn, strict=True):
+            if rendered.email is not None:
+                emails.append(EmailDue(job.account_id, week, rendered.email))
+            elif rendered.email_error is not None:
+                undeliverable[week].append((job.account_id, rendered.email_error))
+        if undeliverable:
+            with pipeline.database.session() as db:
+                for week, failures in undeliverable.items():
+                    record_undeliverable(db, week, failures)
+        unbuildable = sum(len(failures) for failures in undeliverable.values())
         result = send_batch(pipeline, emails)
         total += result + SendResult(failed=unbuildable)
         if result.not_sent:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.mail import Outgoing, build_weekly_email, unusable_recipient
+from core.metrics.weekly import summary_json
 from core.reports import render
 
 
@@ -33,6 +34,27 @@ class ReportJob:
     inputs: dict[str, Any]  # report_inputs() of the account
     email: EmailSpec | None = None
     with_reports: bool = True  # False: only the email (one left pending by an earlier run)
+
+    @classmethod
+    def of(
+        cls,
+        stored: Any,
+        inputs: dict[str, Any],
+        timezone: str,
+        email: EmailSpec | None,
+        *,
+        with_reports: bool = True,
+    ) -> ReportJob:
+        """The job for a stored weekly_summaries row and its report_inputs()."""
+        return cls(
+            stored.account_id,
+            stored.version,
+            timezone,
+            summary_json(stored),
+            inputs,
+            email,
+            with_reports,
+        )
 
 
 @dataclass(frozen=True)

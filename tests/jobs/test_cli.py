@@ -74,6 +74,16 @@ def test_weeks_that_are_not_final_or_not_weeks_are_refused(
     assert backwards.returncode != 0
 
 
+def _clock_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "knotlog.cli", "clock", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_clock_once_with_s3_down_says_so_and_keeps_the_work(
     database: Database, pipeline_settings: Settings, tmp_path: Path
 ) -> None:
@@ -81,13 +91,7 @@ def test_clock_once_with_s3_down_says_so_and_keeps_the_work(
     person = make_person(database)
     log_sessions(database, person, week, 1)
     env = {**_clock_env(pipeline_settings, tmp_path), "S3_ENDPOINT_URL": "http://127.0.0.1:9"}
-    run = subprocess.run(
-        [sys.executable, "-m", "knotlog.cli", "clock", "--once"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = _clock_once(env)
     assert run.returncode == 1
     assert "stays queued" in run.stderr and "Traceback" not in run.stderr
     with database.session() as db:
@@ -104,13 +108,7 @@ def test_clock_once_with_the_database_down_fails_cleanly(
         **_clock_env(pipeline_settings, tmp_path),
         "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/gone",
     }
-    run = subprocess.run(
-        [sys.executable, "-m", "knotlog.cli", "clock", "--once"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = _clock_once(env)
     assert run.returncode == 1
     assert "Traceback" not in run.stderr, run.stderr[-2000:]
     assert "weekly.queue_failed" in run.stderr
